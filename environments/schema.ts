@@ -1,0 +1,246 @@
+import { z } from 'zod';
+
+/*
+ * The schema of an environment file. One environment object drives the cdktf stacks, the cdk8s
+ * charts, the load-test thresholds and the drill objectives, so every number that differs between
+ * environments lives here and nowhere else. Defaults per tier are in `defaults.ts`.
+ */
+
+export const TIERS = [0, 1, 2, 3] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Hetzner Cloud locations and the network zone each belongs to. */
+export const HETZNER_LOCATIONS = {
+  fsn1: 'eu-central',
+  nbg1: 'eu-central',
+  hel1: 'eu-central',
+  ash: 'us-east',
+  hil: 'us-west',
+  sin: 'ap-southeast',
+} as const;
+export type HetznerLocation = keyof typeof HETZNER_LOCATIONS;
+
+/** Server roles, and the roles each tier must size (see DESIGN.md §2). */
+export const ROLES_BY_TIER = {
+  0: ['single'],
+  1: ['hub', 'postgres', 'valkey', 'nats'],
+  2: ['controlPlane', 'worker'],
+  3: ['controlPlane', 'worker'],
+} as const satisfies Record<Tier, readonly string[]>;
+export const ROLES = ['single', 'hub', 'postgres', 'valkey', 'nats', 'controlPlane', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+const slug = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'must be a lowercase slug of 2-32 letters, digits and dashes');
+const fqdn = z.hostname('must be a DNS name').refine((v) => v.includes('.'), 'must be a fully qualified DNS name');
+const positiveInt = z.int('must be an integer').positive('must be > 0');
+const seconds = positiveInt;
+const ratio = z.number().min(0, 'must be >= 0').max(1, 'must be <= 1');
+
+// Five-field cron, as CronJobs and CNPG ScheduledBackups (with a leading seconds field) accept it.
+const cron = z
+  .string()
+  .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression (minute hour day month weekday)');
+
+const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: 'must be an IPv4 or IPv6 CIDR' });
+const adminCidr = cidr.refine(
+  (v) => !/^(0\.0\.0\.0\/0|::\/0)$/.test(v),
+  'must not be the whole internet: SSH is admitted only from admin networks',
+);
+
+export const imageSchema = z.strictObject({
+  /** Registry and repository without a tag, e.g. `ghcr.io/ringforge/hub`. */
+  repository: z.string().regex(/^[a-z0-9.\-/:]+$/, 'must be a registry/repository without tag'),
+  /** Content digest; images are promoted between environments by digest, never by tag. */
+  digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'must be a sha256 digest (sha256:<64 hex>)'),
+});
+
+const computeSchema = z.strictObject({
+  cpuMillis: positiveInt,
+  memoryMiB: positiveInt,
+});
+
+export const hubSchema = z
+  .strictObject({
+    image: imageSchema,
+    replicas: z.strictObject({ min: positiveInt, max: positiveInt }),
+    requests: computeSchema,
+    limits: computeSchema,
+    /** Per-pod `hub_connected_agents` the autoscaler aims for (RingForge plan: 8,000). */
+    targetConnectionsPerReplica: positiveInt,
+    /** Seconds the hub has to drain on SIGTERM before it is killed. */
+    drainSeconds: seconds,
+  })
+  .refine((h) => h.replicas.max >= h.replicas.min, {
+    path: ['replicas', 'max'],
+    message: 'must be >= replicas.min',
+  })
+  .refine((h) => h.limits.cpuMillis >= h.requests.cpuMillis, {
+    path: ['limits', 'cpuMillis'],
+    message: 'must be >= requests.cpuMillis',
+  })
+  .refine((h) => h.limits.memoryMiB >= h.requests.memoryMiB, {
+    path: ['limits', 'memoryMiB'],
+    message: 'must be >= requests.memoryMiB',
+  });
+
+export const backupSchema = z.strictObject({
+  bucket: slug,
+  /** S3-compatible endpoint, e.g. Hetzner Object Storage `https://fsn1.your-objectstorage.com`. */
+  endpoint: z.url('must be an http(s) URL'),
+  region: slug,
+  retentionDays: positiveInt,
+  /** When base backups run. */
+  schedule: cron,
+  /** Longest a WAL segment waits before it is archived; bounds the RPO of a restore. */
+  archiveTimeoutSeconds: seconds,
+});
+
+/** The numbers load tests enforce as thresholds. */
+export const sloSchema = z.strictObject({
+  concurrentAgents: positiveInt,
+  connectP95Ms: positiveInt,
+  dmDeliveryP95Ms: positiveInt,
+  fanoutDeliveryP95Ms: positiveInt,
+  fanoutDeliveryP99Ms: positiveInt,
+  apiP95Ms: positiveInt,
+  maxErrorRate: ratio,
+});
+
+/** Objectives restore and failover drills must meet. */
+export const drillSchema = z.strictObject({
+  rpoSeconds: seconds,
+  rtoSeconds: seconds,
+});
+
+const baseShape = {
+  name: slug,
+  tier: z.union(
+    TIERS.map((t) => z.literal(t)),
+    { error: 'must be one of 0, 1, 2, 3' },
+  ),
+  description: z.string().min(1, 'must not be empty'),
+  hub: hubSchema,
+  backup: backupSchema,
+  slo: sloSchema,
+  drill: drillSchema,
+};
+
+/** A laptop environment: the hub and its data services on loopback, for load tests and drills. */
+export const laptopEnvironmentSchema = z.strictObject({
+  ...baseShape,
+  platform: z.literal('laptop'),
+});
+
+const regionSchema = z.strictObject({
+  name: slug,
+  location: z.enum(Object.keys(HETZNER_LOCATIONS) as [HetznerLocation, ...HetznerLocation[]], {
+    error: `must be a Hetzner location (${Object.keys(HETZNER_LOCATIONS).join(', ')})`,
+  }),
+});
+
+const serverGroupSchema = z.strictObject({
+  /** Hetzner server type, e.g. `cx22`, `cpx31`, `cax21`, `ccx23`. */
+  type: z.string().regex(/^(cx|cpx|cax|ccx)\d{2,3}$/, 'must be a Hetzner server type such as cx22 or cpx31'),
+  count: z.int('must be an integer').min(1, 'must be >= 1'),
+});
+
+const stateSchema = z.strictObject({
+  bucket: slug,
+  endpoint: z.url('must be an http(s) URL'),
+  region: slug,
+});
+
+/** An environment deployed to Hetzner Cloud behind Cloudflare. */
+export const hetznerEnvironmentSchema = z
+  .strictObject({
+    ...baseShape,
+    platform: z.literal('hetzner'),
+    dns: z.strictObject({
+      /** Cloudflare zone the hostnames live in. */
+      zone: fqdn,
+      /** Public hostname agents connect to. */
+      hubHostname: fqdn,
+    }),
+    /** Regions in order of preference; the first is primary. Tier 3 needs two or more. */
+    regions: z.array(regionSchema).min(1, 'must list at least one region'),
+    servers: z.partialRecord(z.enum(ROLES), serverGroupSchema),
+    adminCidrs: z.array(adminCidr).min(1, 'must list at least one admin network'),
+    /** Remote state: an S3-compatible bucket with lock files. */
+    state: stateSchema,
+    gitops: z.strictObject({
+      repoUrl: z.url('must be a git URL'),
+      revision: z.string().min(1, 'must not be empty'),
+    }),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.dns.hubHostname.endsWith(`.${env.dns.zone}`)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dns', 'hubHostname'],
+        message: `must be inside the zone ${env.dns.zone} (got ${env.dns.hubHostname})`,
+      });
+    }
+    if (env.tier === 3 ? env.regions.length < 2 : env.regions.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regions'],
+        message: `tier ${env.tier} needs ${env.tier === 3 ? 'at least 2 regions' : 'exactly 1 region'} (got ${env.regions.length})`,
+      });
+    }
+    const names = env.regions.map((r) => r.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['regions', i, 'name'], message: `must be unique (${n} repeats)` });
+      }
+    });
+    const wanted: readonly Role[] = ROLES_BY_TIER[env.tier];
+    for (const role of wanted) {
+      if (!env.servers[role]) {
+        ctx.addIssue({ code: 'custom', path: ['servers', role], message: `is required for tier ${env.tier}` });
+      }
+    }
+    for (const role of Object.keys(env.servers) as Role[]) {
+      if (!wanted.includes(role)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['servers', role],
+          message: `is not a role of tier ${env.tier} (roles: ${wanted.join(', ')})`,
+        });
+      }
+    }
+    const controlPlanes = env.servers.controlPlane?.count;
+    if (controlPlanes !== undefined && controlPlanes % 2 === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['servers', 'controlPlane', 'count'],
+        message: `must be odd so embedded etcd keeps quorum (got ${controlPlanes})`,
+      });
+    }
+    if (env.tier >= 1 && env.hub.replicas.min < 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hub', 'replicas', 'min'],
+        message: `must be >= 2 for tier ${env.tier} (got ${env.hub.replicas.min})`,
+      });
+    }
+  });
+
+export const environmentSchema = z
+  .discriminatedUnion('platform', [laptopEnvironmentSchema, hetznerEnvironmentSchema], {
+    error: "must be 'laptop' or 'hetzner'",
+  })
+  .superRefine((env, ctx) => {
+    if (env.backup.archiveTimeoutSeconds > env.drill.rpoSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backup', 'archiveTimeoutSeconds'],
+        message: `must be <= drill.rpoSeconds (${env.drill.rpoSeconds}): a WAL segment may wait that long before it is archived`,
+      });
+    }
+  });
+
+export type Environment = z.infer<typeof environmentSchema>;
+export type HetznerEnvironment = z.infer<typeof hetznerEnvironmentSchema>;
+export type LaptopEnvironment = z.infer<typeof laptopEnvironmentSchema>;

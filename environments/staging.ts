@@ -1,0 +1,21 @@
+import type { EnvironmentFile } from './load.ts';
+
+/** Tier 2: k3s on Hetzner with CloudNativePG, synced by ArgoCD from dist/k8s/staging. */
+export default {
+  name: 'staging',
+  tier: 2,
+  platform: 'hetzner',
+  description: 'Staging: one k3s cluster in Nuremberg',
+  dns: { zone: 'ringforge.example', hubHostname: 'hub.staging.ringforge.example' },
+  regions: [{ name: 'nbg1', location: 'nbg1' }],
+  adminCidrs: ['203.0.113.0/24', '2001:db8:1::/48'],
+  hub: {
+    image: {
+      repository: 'ghcr.io/ringforge/hub',
+      digest: 'sha256:6f1c0b6d0f8a2a4b5f3c9e1d7a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b',
+    },
+  },
+  backup: { bucket: 'ringforge-staging-backups', region: 'nbg1', endpoint: 'https://nbg1.your-objectstorage.com' },
+  state: { bucket: 'ringforge-tfstate', endpoint: 'https://fsn1.your-objectstorage.com', region: 'fsn1' },
+  gitops: { repoUrl: 'https://git.example.com/platform/ringforge-deploy.git', revision: 'main' },
+} satisfies EnvironmentFile;

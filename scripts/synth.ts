@@ -1,0 +1,68 @@
+/*
+ * Synthesizes every stack of every environment into dist/terraform/<stack>/cdk.tf.json (and, as
+ * charts arrive, every chart into dist/k8s/<env>/), then prints what it wrote. dist/ is committed:
+ * reviewers read the diff, ArgoCD syncs dist/k8s, and `npm run drift` proves it is current.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadHetznerEnvironments } from '../environments/index.ts';
+import { buildApp } from '../stacks/app.ts';
+import { table } from './lib/table.ts';
+import { blocks, type TerraformJson } from './lib/terraform-json.ts';
+import { repoRoot } from './lib/tools.ts';
+
+export interface SynthSummary {
+  readonly stacks: { stack: string; env: string; resources: number; dataSources: number; bytes: number }[];
+  readonly pending: readonly string[];
+}
+
+/** Synthesizes into `distDir` (default: the repository's dist/), replacing what was there. */
+export function synthAll(distDir = join(repoRoot, 'dist')): SynthSummary {
+  const outdir = mkdtempSync(join(tmpdir(), 'ringforge-synth-'));
+  try {
+    const { app, stacks, pending } = buildApp(loadHetznerEnvironments(), outdir);
+    app.synth();
+    const terraformDir = join(distDir, 'terraform');
+    rmSync(terraformDir, { recursive: true, force: true });
+    const rows = stacks.map(({ env, stack }) => {
+      const name = stack.node.id;
+      const text = readFileSync(join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8');
+      const doc = JSON.parse(text) as TerraformJson;
+      mkdirSync(join(terraformDir, name), { recursive: true });
+      writeFileSync(join(terraformDir, name, 'cdk.tf.json'), text.endsWith('\n') ? text : `${text}\n`);
+      return {
+        stack: name,
+        env,
+        resources: blocks(doc).length,
+        dataSources: blocks(doc, 'data').length,
+        bytes: Buffer.byteLength(text),
+      };
+    });
+    return { stacks: rows, pending };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const started = performance.now();
+  const summary = synthAll();
+  console.log(
+    table(
+      ['stack', 'env', 'resources', 'data', 'bytes', 'file'],
+      summary.stacks.map((s) => [
+        s.stack,
+        s.env,
+        s.resources,
+        s.dataSources,
+        s.bytes,
+        `dist/terraform/${s.stack}/cdk.tf.json`,
+      ]),
+    ),
+  );
+  for (const p of summary.pending) console.log(`no stacks yet for ${p}`);
+  console.log(
+    `\nsynthesized ${summary.stacks.length} stacks, ${summary.stacks.reduce((n, s) => n + s.resources, 0)} resources in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Installs, at pinned versions, every tool the tests and validations need that npm does not
+# provide. Idempotent: each tool is built once into the cache and reused; a warm run takes seconds.
+# Go programs are built from the Go module proxy (no release downloads are needed or possible).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/toolchain.env
+source "$here/toolchain.env"
+
+tools=${RINGFORGE_TOOLS_DIR:-$HOME/.cache/ringforge-deploy/tools}
+bin=$tools/bin
+mirror=$tools/providers
+mkdir -p "$bin" "$mirror"
+
+say() { printf '[toolchain] %s\n' "$*"; }
+fail() { printf '[toolchain] FAILED: %s\n' "$*" >&2; exit 1; }
+
+# Downloads module@version into the module cache and builds one of its packages as the main
+# module, so replace directives in its go.mod are honoured (go install module@version refuses them).
+go_build() {
+  local name=$1 module=$2 version=$3 pkg=$4 out=$5
+  if [[ -x $out ]]; then
+    say "$name $version: cached"
+    return
+  fi
+  command -v go >/dev/null || fail "$name: the go command is missing"
+  say "$name $version: downloading $module"
+  local dir
+  dir=$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') ||
+    fail "$name: go mod download $module@$version"
+  [[ -n $dir ]] || fail "$name: the module proxy did not serve $module@$version"
+  say "$name $version: building $pkg (first build takes minutes)"
+  (cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$out.partial" "$pkg") || fail "$name: go build $pkg"
+  mv "$out.partial" "$out"
+  say "$name $version: built $out"
+}
+
+# tofu init reads providers from an unpacked filesystem mirror. Configurations name providers by
+# either registry host, so the same binary is linked under both.
+mirror_provider() {
+  local namespace=$1 type=$2 version=$3 built=$4 host dir
+  for host in registry.terraform.io registry.opentofu.org; do
+    dir=$mirror/$host/$namespace/$type/$version/linux_amd64
+    mkdir -p "$dir"
+    ln -f "$built" "$dir/terraform-provider-${type}_v$version"
+  done
+}
+
+cat >"$tools/tofurc" <<RC
+# Written by scripts/toolchain.sh: providers come only from the local mirror, so init works offline.
+provider_installation {
+  filesystem_mirror {
+    path    = "$mirror"
+    include = ["registry.terraform.io/*/*", "registry.opentofu.org/*/*"]
+  }
+}
+RC
+
+go_build tofu github.com/opentofu/opentofu "v$TOFU_VERSION" ./cmd/tofu "$bin/tofu-$TOFU_VERSION"
+ln -sf "tofu-$TOFU_VERSION" "$bin/tofu"
+
+go_build terraform-provider-hcloud github.com/hetznercloud/terraform-provider-hcloud \
+  "v$HCLOUD_PROVIDER_VERSION" . "$bin/terraform-provider-hcloud-$HCLOUD_PROVIDER_VERSION"
+mirror_provider hetznercloud hcloud "$HCLOUD_PROVIDER_VERSION" "$bin/terraform-provider-hcloud-$HCLOUD_PROVIDER_VERSION"
+
+go_build terraform-provider-cloudflare github.com/cloudflare/terraform-provider-cloudflare \
+  "$CLOUDFLARE_PROVIDER_PSEUDO_VERSION" . "$bin/terraform-provider-cloudflare-$CLOUDFLARE_PROVIDER_VERSION"
+mirror_provider cloudflare cloudflare "$CLOUDFLARE_PROVIDER_VERSION" "$bin/terraform-provider-cloudflare-$CLOUDFLARE_PROVIDER_VERSION"
+
+go_build kubeconform github.com/yannh/kubeconform "v$KUBECONFORM_VERSION" ./cmd/kubeconform "$bin/kubeconform-$KUBECONFORM_VERSION"
+ln -sf "kubeconform-$KUBECONFORM_VERSION" "$bin/kubeconform"
+
+go_build versitygw github.com/versity/versitygw "v$VERSITYGW_VERSION" ./cmd/versitygw "$bin/versitygw-$VERSITYGW_VERSION"
+ln -sf "versitygw-$VERSITYGW_VERSION" "$bin/versitygw"
+
+
+# Debian packages for the hub's servers and the backup drills.
+missing=()
+for pkg in $DEBIAN_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  say "apt: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq || fail "apt-get update"
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    fail "apt-get install ${missing[*]}"
+else
+  say "apt: $DEBIAN_PACKAGES: installed"
+fi
+
+say "ready in $tools (tofu $("$bin/tofu" version | head -1 | cut -d' ' -f2))"

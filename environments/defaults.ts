@@ -22,6 +22,8 @@ const hubCommon = {
   limits: { cpuMillis: 2000, memoryMiB: 2048 },
   targetConnectionsPerReplica: 8000,
   drainSeconds: 25,
+  port: 4000,
+  websocketPath: '/ws',
 };
 
 const backupCommon = {
@@ -93,12 +95,12 @@ export const TIER_DEFAULTS = {
 
 /** Server groups per tier, for environments on Hetzner (sizes as in the table above). */
 export const SERVER_DEFAULTS = {
-  0: { single: { type: 'cx33', count: 1 } },
+  0: { single: { type: 'cx33', count: 1, volumeGb: 50 } },
   1: {
     hub: { type: 'cx23', count: 3 },
-    postgres: { type: 'cpx32', count: 2 },
-    valkey: { type: 'cx23', count: 2 },
-    nats: { type: 'cx23', count: 3 },
+    postgres: { type: 'cpx32', count: 2, volumeGb: 100 },
+    valkey: { type: 'cx23', count: 2, volumeGb: 20 },
+    nats: { type: 'cx23', count: 3, volumeGb: 20 },
   },
   2: { controlPlane: { type: 'cpx22', count: 3 }, worker: { type: 'cpx42', count: 3 } },
   3: { controlPlane: { type: 'cpx22', count: 3 }, worker: { type: 'cpx42', count: 3 } },

@@ -8,8 +8,8 @@ export default {
   description: 'Production: Falkenstein primary, Helsinki secondary with a CNPG replica cluster',
   dns: { zone: 'ringforge.example', hubHostname: 'hub.ringforge.example' },
   regions: [
-    { name: 'fsn1', location: 'fsn1' },
-    { name: 'hel1', location: 'hel1' },
+    { name: 'fsn1', location: 'fsn1', servesGeoRegions: ['WEU', 'NAF', 'ME', 'WNAM', 'ENAM'] },
+    { name: 'hel1', location: 'hel1', servesGeoRegions: ['EEU'] },
   ],
   servers: { worker: { type: 'cpx52', count: 4 } },
   adminCidrs: ['203.0.113.0/24', '2001:db8:1::/48'],

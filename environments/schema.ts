@@ -71,6 +71,13 @@ export const hubSchema = z
     targetConnectionsPerReplica: positiveInt,
     /** Seconds the hub has to drain on SIGTERM before it is killed. */
     drainSeconds: seconds,
+    /** Port the hub listens on for HTTP and WebSockets. */
+    port: z
+      .int('must be an integer')
+      .min(1024, 'must be >= 1024 (the hub runs unprivileged)')
+      .max(65535, 'must be <= 65535'),
+    /** Path agents open their WebSocket on. */
+    websocketPath: z.string().regex(/^\/[a-z0-9/_-]*$/, 'must be an absolute URL path'),
   })
   .refine((h) => h.replicas.max >= h.replicas.min, {
     path: ['replicas', 'max'],
@@ -133,17 +140,44 @@ export const laptopEnvironmentSchema = z.strictObject({
   platform: z.literal('laptop'),
 });
 
+/** Cloudflare load-balancing geo regions. */
+export const CLOUDFLARE_GEO_REGIONS = [
+  'WNAM',
+  'ENAM',
+  'WEU',
+  'EEU',
+  'NSAM',
+  'SSAM',
+  'OC',
+  'ME',
+  'NAF',
+  'SAF',
+  'SAS',
+  'SEAS',
+  'NEAS',
+] as const;
+
 const regionSchema = z.strictObject({
   name: slug,
   location: z.enum(Object.keys(HETZNER_LOCATIONS) as [HetznerLocation, ...HetznerLocation[]], {
     error: `must be a Hetzner location (${Object.keys(HETZNER_LOCATIONS).join(', ')})`,
   }),
+  /** Cloudflare geo regions whose visitors this region serves first (tier 3). */
+  servesGeoRegions: z
+    .array(
+      z.enum(CLOUDFLARE_GEO_REGIONS, {
+        error: `must be a Cloudflare geo region (${CLOUDFLARE_GEO_REGIONS.join(', ')})`,
+      }),
+    )
+    .default([]),
 });
 
 const serverGroupSchema = z.strictObject({
-  /** Hetzner server type, e.g. `cx22`, `cpx31`, `cax21`, `ccx23`. */
-  type: z.string().regex(/^(cx|cpx|cax|ccx)\d{2,3}$/, 'must be a Hetzner server type such as cx22 or cpx31'),
+  /** Hetzner server type, e.g. `cx23`, `cpx32`, `cax21`, `ccx23`. */
+  type: z.string().regex(/^(cx|cpx|cax|ccx)\d{2,3}$/, 'must be a Hetzner server type such as cx23 or cpx32'),
   count: z.int('must be an integer').min(1, 'must be >= 1'),
+  /** Size of the data volume attached to each server of a stateful role. */
+  volumeGb: z.int('must be an integer').min(10, 'must be >= 10').max(10240, 'must be <= 10240').optional(),
 });
 
 const stateSchema = z.strictObject({
@@ -169,6 +203,13 @@ export const hetznerEnvironmentSchema = z
     adminCidrs: z.array(adminCidr).min(1, 'must list at least one admin network'),
     /** Remote state: an S3-compatible bucket with lock files. */
     state: stateSchema,
+    /** Cloudflare request rules (seeds/001: /auth 10/min and /api 100/min per IP). */
+    edge: z
+      .strictObject({
+        authRequestsPerMinute: positiveInt.default(10),
+        apiRequestsPerMinute: positiveInt.default(100),
+      })
+      .default({ authRequestsPerMinute: 10, apiRequestsPerMinute: 100 }),
     gitops: z.strictObject({
       repoUrl: z.url('must be a git URL'),
       revision: z.string().min(1, 'must not be empty'),
@@ -216,6 +257,17 @@ export const hetznerEnvironmentSchema = z
         code: 'custom',
         path: ['servers', 'controlPlane', 'count'],
         message: `must be odd so embedded etcd keeps quorum (got ${controlPlanes})`,
+      });
+    }
+    if (env.tier === 3) {
+      env.regions.forEach((r, i) => {
+        if (r.servesGeoRegions.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['regions', i, 'servesGeoRegions'],
+            message: 'must name at least one Cloudflare geo region for tier 3 steering',
+          });
+        }
       });
     }
     if (env.tier >= 1 && env.hub.replicas.min < 2) {

@@ -9,26 +9,46 @@ import { join } from 'node:path';
 import { loadHetznerEnvironments } from '../environments/index.ts';
 import { buildApp } from '../stacks/app.ts';
 import { table } from './lib/table.ts';
+import { checkTerraformPolicy } from '../stacks/policy/terraform-policy.ts';
+import { scanForSecrets } from './lib/secret-scan.ts';
 import { blocks, type TerraformJson } from './lib/terraform-json.ts';
 import { repoRoot } from './lib/tools.ts';
 
 export interface SynthSummary {
   readonly stacks: { stack: string; env: string; resources: number; dataSources: number; bytes: number }[];
-  readonly pending: readonly string[];
 }
 
 /** Synthesizes into `distDir` (default: the repository's dist/), replacing what was there. */
 export function synthAll(distDir = join(repoRoot, 'dist')): SynthSummary {
   const outdir = mkdtempSync(join(tmpdir(), 'ringforge-synth-'));
   try {
-    const { app, stacks, pending } = buildApp(loadHetznerEnvironments(), outdir);
+    const { app, stacks } = buildApp(loadHetznerEnvironments(), outdir);
     app.synth();
+    const texts = Object.fromEntries(
+      stacks.map(({ stack }) => [
+        stack.node.id,
+        readFileSync(join(outdir, 'stacks', stack.node.id, 'cdk.tf.json'), 'utf8'),
+      ]),
+    );
+    const docs = Object.fromEntries(
+      Object.entries(texts).map(([name, text]) => [name, JSON.parse(text) as TerraformJson]),
+    );
+    // Nothing that breaks policy or carries a secret is written to dist/.
+    const problems = [
+      ...checkTerraformPolicy(docs).map((v) => `${v.stack}: ${v.rule} ${v.address}: ${v.message}`),
+      ...Object.entries(texts).flatMap(([name, text]) =>
+        scanForSecrets(text).map((f) => `${name}: secret (${f.kind}) at line ${f.line}: ${f.excerpt}`),
+      ),
+    ];
+    if (problems.length)
+      throw new Error(`synthesized stacks violate policy:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+
     const terraformDir = join(distDir, 'terraform');
     rmSync(terraformDir, { recursive: true, force: true });
     const rows = stacks.map(({ env, stack }) => {
       const name = stack.node.id;
-      const text = readFileSync(join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8');
-      const doc = JSON.parse(text) as TerraformJson;
+      const text = texts[name]!;
+      const doc = docs[name]!;
       mkdirSync(join(terraformDir, name), { recursive: true });
       writeFileSync(join(terraformDir, name, 'cdk.tf.json'), text.endsWith('\n') ? text : `${text}\n`);
       return {
@@ -39,7 +59,7 @@ export function synthAll(distDir = join(repoRoot, 'dist')): SynthSummary {
         bytes: Buffer.byteLength(text),
       };
     });
-    return { stacks: rows, pending };
+    return { stacks: rows };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -61,7 +81,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       ]),
     ),
   );
-  for (const p of summary.pending) console.log(`no stacks yet for ${p}`);
   console.log(
     `\nsynthesized ${summary.stacks.length} stacks, ${summary.stacks.reduce((n, s) => n + s.resources, 0)} resources in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );

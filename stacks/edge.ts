@@ -1,29 +1,55 @@
 import { DataCloudflareZone } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zone/index.js';
 import { TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
+import { EdgeRules } from '../constructs/cloudflare/edge-rules.ts';
+import { GeoLoadBalancer } from '../constructs/cloudflare/geo-load-balancer.ts';
 import { ProxiedHostname } from '../constructs/cloudflare/proxied-hostname.ts';
+import { ZoneSecurity } from '../constructs/cloudflare/zone-security.ts';
 import type { HetznerEnvironment } from '../environments/index.ts';
+import type { Entry } from './infra/context.ts';
 import { useCloudflare } from './providers.ts';
 import { useRemoteState } from './remote-state.ts';
 
-export interface EdgeOrigin {
-  readonly ipv4: string;
-  readonly ipv6?: string;
-}
-
-/** Cloudflare in front of an environment: the hub hostname, proxied to the origin. */
+/**
+ * Cloudflare in front of an environment: zone TLS settings, WAF, rate limits and cache rules, and
+ * the hub hostname, proxied to the single region's entry or geo-balanced across several regions.
+ */
 export class EdgeStack extends TerraformStack {
-  constructor(scope: Construct, name: string, env: HetznerEnvironment, origin: EdgeOrigin) {
+  constructor(scope: Construct, name: string, env: HetznerEnvironment, entries: ReadonlyMap<string, Entry>) {
     super(scope, name);
     useCloudflare(this);
     useRemoteState(this, env, name);
 
     const zone = new DataCloudflareZone(this, 'Zone', { filter: { name: env.dns.zone } });
-    new ProxiedHostname(this, 'Hub', {
+    new ZoneSecurity(this, 'ZoneSecurity', { zoneId: zone.zoneId });
+    new EdgeRules(this, 'Rules', {
+      zoneId: zone.zoneId,
+      authRequestsPerMinute: env.edge.authRequestsPerMinute,
+      apiRequestsPerMinute: env.edge.apiRequestsPerMinute,
+      websocketPath: env.hub.websocketPath,
+    });
+
+    if (env.regions.length === 1) {
+      const entry = entries.get(env.regions[0]!.name);
+      if (!entry) throw new Error(`no entry addresses for region ${env.regions[0]!.name}`);
+      new ProxiedHostname(this, 'Hub', {
+        zoneId: zone.zoneId,
+        hostname: env.dns.hubHostname,
+        ipv4: entry.ipv4,
+        ipv6: entry.ipv6,
+      });
+      return;
+    }
+    new GeoLoadBalancer(this, 'Hub', {
+      accountId: zone.account.id,
       zoneId: zone.zoneId,
       hostname: env.dns.hubHostname,
-      ipv4: origin.ipv4,
-      ipv6: origin.ipv6,
+      namePrefix: env.name,
+      regions: env.regions.map((r) => {
+        const entry = entries.get(r.name);
+        if (!entry) throw new Error(`no entry addresses for region ${r.name}`);
+        return { name: r.name, address: entry.ipv4, servesRegions: r.servesGeoRegions };
+      }),
     });
   }
 }

@@ -51,7 +51,7 @@ describe('ServerGroup', () => {
     serverType: 'cx23',
     location: 'fsn1',
     sshKeys: [new SshKey(stack, `Key${count}`, { name: 'k', publicKey: 'ssh-ed25519 AAAA' })],
-    userData: renderCloudConfig({}),
+    userData: () => renderCloudConfig({}),
     labels: { role: 'hub' },
   });
 

@@ -1,74 +1,138 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { blocks, type TerraformJson } from '../scripts/lib/terraform-json.ts';
 import { toolVersions } from '../scripts/lib/tools.ts';
 import { CLOUDFLARE_PROVIDER_VERSION } from '../stacks/providers.ts';
-import { hetznerEnvironment, synthEnvironment } from './helpers/synth.ts';
+import {
+  bodies,
+  cloudConfigOf,
+  hetznerEnvironment,
+  serversOf,
+  synthEnvironment,
+  tier1Environment,
+  writtenFile,
+} from './helpers/synth.ts';
 
-const only = (doc: TerraformJson, type: string) => {
-  const found = blocks(doc).filter((b) => b.type === type);
-  assert.equal(found.length, 1, `expected exactly one ${type}, found ${found.length}`);
-  return found[0]!.body as Record<string, any>;
+const CLOUDFLARE_SOURCES =
+  '${concat(data.cloudflare_ip_ranges.CloudflareRanges.ipv4_cidrs, data.cloudflare_ip_ranges.CloudflareRanges.ipv6_cidrs)}';
+
+const rulesByPort = (firewall: Record<string, any>) =>
+  Object.fromEntries(firewall.rule.filter((r: any) => r.port).map((r: any) => [r.port, r.source_ips]));
+
+const firewallFor = (doc: any, role: string) => {
+  const found = bodies(doc, 'hcloud_firewall').filter((f) =>
+    f.apply_to[0].label_selector.endsWith(`ringforge/role=${role}`),
+  );
+  assert.equal(found.length, 1, `one firewall for ${role}`);
+  return found[0]!;
 };
 
-describe('tier 0 stacks (dev)', () => {
+describe('tier 0 (dev)', () => {
   const env = hetznerEnvironment('dev');
   const stacks = synthEnvironment(env);
+  const infra = stacks['dev-infra']!;
 
-  test('are dev-infra and dev-edge', () => {
+  test('has an infra and an edge stack', () => {
     assert.deepEqual(Object.keys(stacks).sort(), ['dev-edge', 'dev-infra']);
   });
 
-  test('the firewall admits SSH only from admin networks and web ports only from Cloudflare', () => {
-    const firewall = only(stacks['dev-infra']!, 'hcloud_firewall');
-    const byPort = Object.fromEntries(firewall.rule.filter((r: any) => r.port).map((r: any) => [r.port, r]));
-    assert.deepEqual(Object.keys(byPort).sort(), ['22', '443', '80']);
-    assert.deepEqual(byPort['22'].source_ips, env.adminCidrs);
-    for (const port of ['80', '443']) {
-      assert.equal(
-        byPort[port].source_ips,
-        '${concat(data.cloudflare_ip_ranges.CloudflareRanges.ipv4_cidrs, data.cloudflare_ip_ranges.CloudflareRanges.ipv6_cidrs)}',
-      );
-    }
-    assert.ok(firewall.rule.every((r: any) => r.direction === 'in'));
+  test('one protected server with a volume, primary IPs and reverse DNS', () => {
+    const [server, ...rest] = serversOf(infra, 'single');
+    assert.equal(rest.length, 0);
+    assert.equal(server!.server_type, 'cx33');
+    assert.equal(server!.delete_protection, true);
+    assert.equal(server!.image, 'docker-ce');
+    assert.equal(bodies(infra, 'hcloud_volume')[0]!.size, 50);
+    assert.equal(bodies(infra, 'hcloud_primary_ip').length, 2);
+    assert.deepEqual(
+      bodies(infra, 'hcloud_rdns').map((r) => r.dns_ptr),
+      ['hub.dev.ringforge.example', 'hub.dev.ringforge.example'],
+    );
   });
 
-  test('the firewall applies to the server by its labels', () => {
-    const firewall = only(stacks['dev-infra']!, 'hcloud_firewall');
-    const server = only(stacks['dev-infra']!, 'hcloud_server');
-    const selector: string = firewall.apply_to[0].label_selector;
-    for (const term of selector.split(',')) {
-      const [key, value] = term.split('=');
-      assert.equal(server.labels[key!], value, `server lacks label ${term}`);
-    }
+  test('SSH only from admin networks, web ports only from Cloudflare', () => {
+    const ports = rulesByPort(firewallFor(infra, 'single'));
+    assert.deepEqual(Object.keys(ports).sort(), ['22', '443', '80']);
+    assert.deepEqual(ports['22'], env.adminCidrs);
+    assert.equal(ports['80'], CLOUDFLARE_SOURCES);
+    assert.equal(ports['443'], CLOUDFLARE_SOURCES);
   });
 
-  test('the server is sized from the environment, protected, keyed and hardened', () => {
-    const server = only(stacks['dev-infra']!, 'hcloud_server');
-    assert.equal(server.server_type, 'cx33');
-    assert.equal(server.location, 'fsn1');
-    assert.equal(server.delete_protection, true);
-    assert.deepEqual(server.ssh_keys, ['${hcloud_ssh_key.AdminKey.id}']);
-    assert.deepEqual(server.labels, {
-      'ringforge/environment': 'dev',
-      'ringforge/managed-by': 'cdktf',
-      'ringforge/role': 'single',
-      'ringforge/tier': '0',
-    });
-    const cloudConfig = parse(server.user_data) as Record<string, unknown>;
-    assert.ok(server.user_data.startsWith('#cloud-config\n'));
-    assert.equal(cloudConfig.ssh_pwauth, false);
+  test('cloud-init runs the compose stack with the hub pinned by digest and ships WAL', () => {
+    const config = cloudConfigOf(serversOf(infra, 'single')[0]!);
+    const compose = parse(writtenFile(config, '/etc/ringforge/compose.yaml'));
+    assert.deepEqual(Object.keys(compose.services).sort(), ['hub', 'postgres', 'proxy', 'valkey']);
+    assert.equal(compose.services.hub.image, `${env.hub.image.repository}@${env.hub.image.digest}`);
+    assert.equal(compose.services.hub.read_only, true);
+    assert.deepEqual(compose.services.proxy.ports, ['80:8080', '443:8443']);
+    assert.ok(!('ports' in compose.services.hub), 'only the proxy publishes ports to the internet');
+    assert.deepEqual(compose.services.postgres.ports, ['127.0.0.1:5432:5432']);
+    assert.ok(compose.services.postgres.command.includes(`archive_timeout=${env.backup.archiveTimeoutSeconds}`));
+    const ship = writtenFile(config, '/usr/local/bin/ringforge-wal-ship');
+    assert.match(
+      ship,
+      /barman-cloud-wal-archive --endpoint-url https:\/\/fsn1\.your-objectstorage\.com s3:\/\/ringforge-dev-backups dev/,
+    );
+    assert.match(writtenFile(config, '/etc/systemd/system/ringforge-base-backup.timer'), /OnCalendar=\*-\*-\* 3:0:00/);
+    assert.match(writtenFile(config, '/etc/ringforge/nginx.conf'), /server_name hub\.dev\.ringforge\.example;/);
   });
 
-  test('the hub hostname is proxied to the origin from the infra stack', () => {
-    const records = blocks(stacks['dev-edge']!).filter((b) => b.type === 'cloudflare_dns_record');
-    assert.deepEqual(records.map((r) => (r.body as any).type).sort(), ['A', 'AAAA']);
-    for (const { body } of records as { body: any }[]) {
-      assert.equal(body.name, 'hub.dev.ringforge.example');
-      assert.equal(body.proxied, true);
-      assert.match(body.content, /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-dev-infra\.outputs\./);
+  test('the edge proxies the hub hostname to the server and secures the zone', () => {
+    const edge = stacks['dev-edge']!;
+    const records = bodies(edge, 'cloudflare_dns_record');
+    assert.deepEqual(records.map((r) => r.type).sort(), ['A', 'AAAA']);
+    for (const r of records) {
+      assert.equal(r.name, 'hub.dev.ringforge.example');
+      assert.equal(r.proxied, true);
+      assert.match(r.content, /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-dev-infra\.outputs\./);
     }
+    const settings = Object.fromEntries(bodies(edge, 'cloudflare_zone_setting').map((s) => [s.setting_id, s.value]));
+    assert.equal(settings.ssl, 'strict');
+    assert.equal(settings.min_tls_version, '1.2');
+    assert.equal(settings.tls_1_3, 'on');
+    assert.equal(settings.always_use_https, 'on');
+    assert.equal(settings.websockets, 'on');
+    assert.equal(settings.security_header.strict_transport_security.enabled, true);
+  });
+
+  test('rulesets: managed WAF, bot challenge on /auth, rate limits 10 and 100 per minute, cache rules', () => {
+    const byPhase = Object.fromEntries(bodies(stacks['dev-edge']!, 'cloudflare_ruleset').map((r) => [r.phase, r]));
+    assert.deepEqual(Object.keys(byPhase).sort(), [
+      'http_ratelimit',
+      'http_request_cache_settings',
+      'http_request_firewall_custom',
+      'http_request_firewall_managed',
+    ]);
+    assert.ok(byPhase.http_request_firewall_managed.rules.every((r: any) => r.action === 'execute'));
+    assert.equal(byPhase.http_request_firewall_custom.rules[0].action, 'managed_challenge');
+    assert.match(
+      byPhase.http_request_firewall_custom.rules[0].expression,
+      /starts_with\(http\.request\.uri\.path, "\/auth\/"\)/,
+    );
+    const limits = byPhase.http_ratelimit.rules.map((r: any) => [
+      r.expression,
+      r.ratelimit.requests_per_period,
+      r.ratelimit.period,
+    ]);
+    assert.deepEqual(limits, [
+      ['(starts_with(http.request.uri.path, "/auth/"))', 10, 60],
+      ['(starts_with(http.request.uri.path, "/api/"))', 100, 60],
+    ]);
+    const cache = byPhase.http_request_cache_settings.rules;
+    assert.equal(cache[0].action_parameters.cache, false);
+    assert.match(cache[0].expression, /"\/ws"/);
+    assert.equal(cache[1].action_parameters.cache, true);
+  });
+
+  test('rate limits follow the environment when it overrides them', () => {
+    const stricter = { ...env, edge: { authRequestsPerMinute: 5, apiRequestsPerMinute: 50 } };
+    const rules = bodies(synthEnvironment(stricter)['dev-edge']!, 'cloudflare_ruleset').find(
+      (r) => r.phase === 'http_ratelimit',
+    )!;
+    assert.deepEqual(
+      rules.rules.map((r: any) => r.ratelimit.requests_per_period),
+      [5, 50],
+    );
   });
 
   test('state is remote, encrypted and locked, one key per stack', () => {
@@ -78,29 +142,200 @@ describe('tier 0 stacks (dev)', () => {
       assert.equal(s3.key, `ringforge/dev/${name}.tfstate`);
       assert.equal(s3.encrypt, true);
       assert.equal(s3.use_lockfile, true);
-      assert.deepEqual(s3.endpoints, { s3: env.state.endpoint });
     }
   });
 
-  test('providers are pinned to the versions the toolchain validates against', () => {
+  test('providers are pinned to the versions the toolchain validates against, with no credentials', () => {
     assert.equal(CLOUDFLARE_PROVIDER_VERSION, toolVersions.CLOUDFLARE_PROVIDER_VERSION);
-    const required = (stacks['dev-infra']!.terraform as any).required_providers;
-    assert.deepEqual(required.hcloud, {
-      source: 'registry.terraform.io/hetznercloud/hcloud',
-      version: toolVersions.HCLOUD_PROVIDER_VERSION,
-    });
-    assert.deepEqual(required.cloudflare, {
-      source: 'cloudflare/cloudflare',
-      version: toolVersions.CLOUDFLARE_PROVIDER_VERSION,
-    });
+    const required = (infra.terraform as any).required_providers;
+    assert.equal(required.hcloud.version, toolVersions.HCLOUD_PROVIDER_VERSION);
+    assert.equal(required.cloudflare.version, toolVersions.CLOUDFLARE_PROVIDER_VERSION);
+    for (const doc of Object.values(stacks)) {
+      for (const configs of Object.values((doc as any).provider)) assert.deepEqual(configs, [{}]);
+    }
   });
 
-  test('provider blocks carry no credentials', () => {
-    for (const doc of Object.values(stacks)) {
-      const providers = (doc as any).provider as Record<string, Record<string, unknown>[]>;
-      for (const [name, configs] of Object.entries(providers)) {
-        assert.deepEqual(configs, [{}], `${name} provider must take its token from the environment`);
+  test('every resource carries the environment, tier, role and managed-by labels', () => {
+    for (const type of [
+      'hcloud_server',
+      'hcloud_firewall',
+      'hcloud_network',
+      'hcloud_volume',
+      'hcloud_primary_ip',
+      'hcloud_ssh_key',
+    ]) {
+      for (const body of bodies(infra, type)) {
+        assert.equal(body.labels['ringforge/environment'], 'dev', type);
+        assert.equal(body.labels['ringforge/tier'], '0', type);
+        assert.equal(body.labels['ringforge/managed-by'], 'cdktf', type);
+        assert.ok(body.labels['ringforge/role'], type);
       }
     }
+  });
+});
+
+describe('tier 1 (high availability)', () => {
+  const env = tier1Environment();
+  const infra = synthEnvironment(env)['ha-infra']!;
+
+  test('server counts per role, spread by placement groups', () => {
+    const counts = Object.fromEntries(
+      ['hub', 'postgres', 'valkey', 'nats'].map((r) => [r, serversOf(infra, r).length]),
+    );
+    assert.deepEqual(counts, { hub: 3, postgres: 2, valkey: 2, nats: 3 });
+    assert.equal(bodies(infra, 'hcloud_placement_group').length, 4);
+    assert.ok(bodies(infra, 'hcloud_placement_group').every((g) => g.type === 'spread'));
+  });
+
+  test('stateful roles get volumes and protection; hubs are stateless', () => {
+    assert.equal(bodies(infra, 'hcloud_volume').length, 7);
+    for (const role of ['postgres', 'valkey', 'nats'])
+      assert.ok(
+        serversOf(infra, role).every((s) => s.delete_protection === true),
+        role,
+      );
+    assert.ok(serversOf(infra, 'hub').every((s) => s.delete_protection === false));
+  });
+
+  test('the load balancer terminates TLS with the origin certificate, checks /api/health, keeps WebSockets sticky', () => {
+    const [service] = bodies(infra, 'hcloud_load_balancer_service');
+    assert.equal(service!.protocol, 'https');
+    assert.equal(service!.listen_port, 443);
+    assert.equal(service!.destination_port, 4000);
+    assert.equal(service!.http.redirect_http, true);
+    assert.equal(service!.http.sticky_sessions, true);
+    assert.equal(service!.http.timeout_idle, 300);
+    assert.equal(service!.health_check.http.path, '/api/health');
+    const [target] = bodies(infra, 'hcloud_load_balancer_target');
+    assert.equal(target!.label_selector, 'ringforge/environment=ha,ringforge/role=hub');
+    assert.equal(target!.use_private_ip, true);
+    const [certificate] = bodies(infra, 'hcloud_uploaded_certificate');
+    assert.match(
+      certificate!.certificate,
+      /cloudflare_origin_ca_certificate\.OriginCertificate_[A-F0-9]+\.certificate/,
+    );
+    assert.equal(certificate!.private_key, '${var.origin_private_key}');
+    assert.equal((infra as any).variable.origin_private_key.sensitive, true);
+  });
+
+  test('no web port is open on any server: traffic arrives through the load balancer', () => {
+    for (const role of ['hub', 'postgres', 'valkey', 'nats']) {
+      assert.deepEqual(Object.keys(rulesByPort(firewallFor(infra, role))), ['22'], role);
+    }
+  });
+
+  test('Postgres archives WAL and the replica clones the primary', () => {
+    const [primary, replica] = serversOf(infra, 'postgres').map(cloudConfigOf);
+    assert.match(writtenFile(primary!, '/etc/ringforge/postgresql.conf'), /archive_mode = on/);
+    assert.match(
+      writtenFile(primary!, '/etc/ringforge/postgresql.conf'),
+      /listen_addresses = 'localhost,10\.0\.1\.11'/,
+    );
+    assert.match(
+      writtenFile(replica!, '/usr/local/bin/ringforge-pg-clone'),
+      /pg_basebackup -h 10\.0\.1\.11 -U replicator/,
+    );
+    const valkeyReplica = cloudConfigOf(serversOf(infra, 'valkey')[1]!);
+    assert.match(writtenFile(valkeyReplica, '/etc/ringforge/redis.conf'), /replicaof 10\.0\.1\.21 6379/);
+    const nats = cloudConfigOf(serversOf(infra, 'nats')[0]!);
+    assert.match(
+      writtenFile(nats, '/etc/nats-server.conf'),
+      /routes: \[nats:\/\/10\.0\.1\.32:6222, nats:\/\/10\.0\.1\.33:6222\]/,
+    );
+  });
+});
+
+describe('tier 2 (staging)', () => {
+  const env = hetznerEnvironment('staging');
+  const infra = synthEnvironment(env)['staging-infra']!;
+
+  test('three control-plane servers and a worker pool on the private network', () => {
+    assert.equal(serversOf(infra, 'controlPlane').length, 3);
+    assert.equal(serversOf(infra, 'worker').length, 3);
+    for (const s of [...serversOf(infra, 'controlPlane'), ...serversOf(infra, 'worker')]) {
+      assert.equal(s.network.length, 1);
+      assert.match(s.network[0].ip, /^10\.0\.1\.\d+$/);
+    }
+  });
+
+  test('the Kubernetes API and SSH only from admin networks, no web ports on nodes', () => {
+    for (const role of ['controlPlane', 'worker']) {
+      const ports = rulesByPort(firewallFor(infra, role));
+      assert.deepEqual(Object.keys(ports).sort(), ['22', '6443'], role);
+      assert.deepEqual(ports['6443'], env.adminCidrs);
+    }
+  });
+
+  test('exactly one control plane initialises etcd; the others and the workers join it', () => {
+    const commands = serversOf(infra, 'controlPlane').map((s) => JSON.stringify(cloudConfigOf(s).runcmd));
+    assert.equal(commands.filter((c) => c.includes('--cluster-init')).length, 1);
+    assert.equal(commands.filter((c) => c.includes('--server=https://10.0.1.11:6443')).length, 2);
+    for (const w of serversOf(infra, 'worker'))
+      assert.match(JSON.stringify(cloudConfigOf(w).runcmd), /agent.*--server=https:\/\/10\.0\.1\.11:6443/);
+  });
+
+  test('the join token is a sensitive variable, never a literal', () => {
+    assert.equal((infra as any).variable.k3s_token.sensitive, true);
+    for (const s of serversOf(infra, 'controlPlane')) {
+      assert.equal(writtenFile(cloudConfigOf(s), '/etc/rancher/k3s/token'), '${var.k3s_token}\n');
+    }
+  });
+
+  test('the first control plane bootstraps CCM, CSI, ArgoCD and the root Application at dist/k8s/staging', () => {
+    const config = cloudConfigOf(serversOf(infra, 'controlPlane')[0]!);
+    const docs = writtenFile(config, '/var/lib/rancher/k3s/server/manifests/ringforge-bootstrap.yaml')
+      .split('---\n')
+      .map((d) => parse(d));
+    assert.deepEqual(
+      docs.map((d) => `${d.kind}/${d.metadata.name}`),
+      ['HelmChart/hcloud-ccm', 'HelmChart/hcloud-csi', 'HelmChart/argo-cd', 'Application/root'],
+    );
+    const root = docs[3];
+    assert.equal(root.spec.source.path, 'dist/k8s/staging');
+    assert.equal(root.spec.source.repoURL, env.gitops.repoUrl);
+    assert.deepEqual(root.spec.syncPolicy.automated, { prune: true, selfHeal: true });
+  });
+
+  test('a load balancer on the network for the cluster to adopt, with no services of its own', () => {
+    assert.equal(bodies(infra, 'hcloud_load_balancer').length, 1);
+    assert.equal(bodies(infra, 'hcloud_load_balancer_network').length, 1);
+    assert.equal(bodies(infra, 'hcloud_load_balancer_service').length, 0);
+  });
+});
+
+describe('tier 3 (prod, two regions)', () => {
+  const env = hetznerEnvironment('prod');
+  const stacks = synthEnvironment(env);
+
+  test('an infra stack per region and one edge stack', () => {
+    assert.deepEqual(Object.keys(stacks).sort(), ['prod-edge', 'prod-infra-fsn1', 'prod-infra-hel1']);
+    assert.equal(serversOf(stacks['prod-infra-hel1']!, 'controlPlane')[0]!.location, 'hel1');
+    assert.equal(serversOf(stacks['prod-infra-fsn1']!, 'worker').length, 4);
+  });
+
+  test('each region syncs its own manifests', () => {
+    for (const region of ['fsn1', 'hel1']) {
+      const config = cloudConfigOf(serversOf(stacks[`prod-infra-${region}`]!, 'controlPlane')[0]!);
+      const manifests = writtenFile(config, '/var/lib/rancher/k3s/server/manifests/ringforge-bootstrap.yaml');
+      assert.match(manifests, new RegExp(`path: dist/k8s/prod/${region}\\n`));
+    }
+  });
+
+  test('a Cloudflare load balancer with a pool per region, readiness monitors and geo steering with failover', () => {
+    const edge = stacks['prod-edge']!;
+    const [monitor] = bodies(edge, 'cloudflare_load_balancer_monitor');
+    assert.equal(monitor!.type, 'https');
+    assert.equal(monitor!.path, '/api/ready');
+    const pools = bodies(edge, 'cloudflare_load_balancer_pool');
+    assert.deepEqual(pools.map((p) => p.name).sort(), ['prod-fsn1', 'prod-hel1']);
+    for (const pool of pools)
+      assert.match(pool.origins[0].address, /cross-stack-reference-input-prod-infra-(fsn1|hel1)/);
+    const [lb] = bodies(edge, 'cloudflare_load_balancer');
+    assert.equal(lb!.steering_policy, 'geo');
+    assert.equal(lb!.proxied, true);
+    assert.equal(lb!.default_pools.length, 2);
+    assert.equal(lb!.region_pools.WEU.length, 2, 'a region falls over to the other pool');
+    assert.notEqual(lb!.region_pools.WEU[0], lb!.region_pools.EEU[0], 'each region prefers its own pool');
+    assert.equal(bodies(edge, 'cloudflare_dns_record').length, 0, 'the load balancer owns the hostname');
   });
 });

@@ -7,11 +7,21 @@ export interface CloudConfig {
   readonly runcmd?: readonly (string | readonly string[])[];
 }
 
+/** Combines role fragments: packages are de-duplicated, files and commands keep their order. */
+export function mergeCloudConfigs(...configs: readonly CloudConfig[]): CloudConfig {
+  return {
+    packages: [...new Set(configs.flatMap((c) => c.packages ?? []))],
+    writeFiles: configs.flatMap((c) => c.writeFiles ?? []),
+    runcmd: configs.flatMap((c) => c.runcmd ?? []),
+  };
+}
+
 /**
  * Renders `#cloud-config` user data. Hardening that every server needs is applied here once:
  * no password logins over SSH, no root password, packages upgraded on first boot.
  */
-export function renderCloudConfig(config: CloudConfig): string {
+export function renderCloudConfig(...fragments: readonly CloudConfig[]): string {
+  const config = mergeCloudConfigs(...fragments);
   const doc = {
     ssh_pwauth: false,
     disable_root: false,

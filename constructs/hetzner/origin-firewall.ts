@@ -9,6 +9,11 @@ export interface OriginFirewallProps {
   /** Networks admitted to SSH. Never the whole internet. */
   readonly adminCidrs: readonly string[];
   /**
+   * Further TCP ports admitted from admin networks only, e.g. `6443` for the Kubernetes API.
+   * @default - none
+   */
+  readonly adminPorts?: readonly string[];
+  /**
    * Sources admitted to HTTP and HTTPS, usually Cloudflare's published ranges.
    * @default - no web ports are opened
    */
@@ -20,8 +25,9 @@ export interface OriginFirewallProps {
 const WORLD = ['0.0.0.0/0', '::/0'];
 
 /**
- * Inbound firewall of a server that sits behind Cloudflare: SSH from admin networks only, web ports
- * only from the given sources, everything else closed. Hetzner firewalls deny what no rule admits.
+ * Inbound firewall of a server: SSH (and any admin ports) from admin networks only, web ports only
+ * from the given sources (Cloudflare), everything else closed. Hetzner firewalls deny what no rule
+ * admits, and filter public interfaces only: private network traffic is not affected.
  */
 export class OriginFirewall extends Construct {
   readonly resource: Firewall;
@@ -44,6 +50,15 @@ export class OriginFirewall extends Construct {
       },
       { description: 'ICMP from admin networks', direction: 'in', protocol: 'icmp', sourceIps: [...props.adminCidrs] },
     ];
+    for (const port of props.adminPorts ?? []) {
+      rules.push({
+        description: `port ${port} from admin networks`,
+        direction: 'in',
+        protocol: 'tcp',
+        port,
+        sourceIps: [...props.adminCidrs],
+      });
+    }
     if (props.webSources) {
       for (const port of ['80', '443']) {
         rules.push({

@@ -1,0 +1,237 @@
+import { stringify } from 'yaml';
+import type { CloudConfig } from '../cloud-config.ts';
+import { bindDataVolume } from './data-volume.ts';
+import { systemdUnit } from './systemd.ts';
+import { cronToOnCalendar, walShipping } from './wal-shipping.ts';
+
+/** Images of the tier 0 stack besides the hub; pinned tags of the public images. */
+export const SINGLE_NODE_IMAGES = {
+  postgres: 'docker.io/library/postgres:16.6-bookworm',
+  valkey: 'docker.io/valkey/valkey:8.0.2-bookworm',
+  proxy: 'docker.io/library/nginx:1.27.3-bookworm',
+} as const;
+
+export interface SingleNodeProps {
+  /** Hub image reference pinned by digest, `repository@sha256:...`. */
+  readonly hubImage: string;
+  /** Public hostname the proxy answers for. */
+  readonly hostname: string;
+  /** Port the hub listens on inside its container. */
+  readonly hubPort: number;
+  /** Seconds the hub gets to drain on stop. */
+  readonly drainSeconds: number;
+  /** Backups of the node's Postgres. */
+  readonly backup: {
+    readonly bucket: string;
+    readonly endpoint: string;
+    readonly serverName: string;
+    readonly schedule: string;
+    readonly retentionDays: number;
+    readonly archiveTimeoutSeconds: number;
+  };
+  /**
+   * Images of the other services.
+   * @default SINGLE_NODE_IMAGES
+   */
+  readonly images?: Partial<Record<keyof typeof SINGLE_NODE_IMAGES, string>>;
+  /**
+   * Directory holding certificates, secrets and data on the host.
+   * @default '/etc/ringforge' for config and secrets, '/mnt/data' for data
+   */
+  readonly dataDir?: string;
+}
+
+const RUNTIME_USER = '10001:10001';
+
+/**
+ * The tier 0 docker compose file: the hub, Postgres, Valkey and an nginx that terminates TLS with
+ * the Cloudflare origin certificate. Only nginx publishes ports. Secrets are read from files under
+ * /etc/ringforge/secrets, which the secrets runbook provisions; none are in this file.
+ */
+export function renderCompose(p: SingleNodeProps): string {
+  const images = { ...SINGLE_NODE_IMAGES, ...p.images };
+  const data = p.dataDir ?? '/mnt/data';
+  const compose = {
+    name: 'ringforge',
+    services: {
+      postgres: {
+        image: images.postgres,
+        restart: 'unless-stopped',
+        environment: {
+          POSTGRES_DB: 'ringforge',
+          POSTGRES_USER: 'ringforge',
+          POSTGRES_PASSWORD_FILE: '/run/secrets/postgres-password',
+        },
+        command: [
+          'postgres',
+          '-c',
+          'wal_level=replica',
+          '-c',
+          'archive_mode=on',
+          // Finished segments go to the host spool; the host ships them with barman-cloud.
+          '-c',
+          'archive_command=test ! -f /wal-spool/%f && cp %p /wal-spool/%f',
+          '-c',
+          `archive_timeout=${p.backup.archiveTimeoutSeconds}`,
+          '-c',
+          'max_wal_senders=4',
+        ],
+        volumes: [`${data}/postgres:/var/lib/postgresql/data`, `${data}/wal-spool:/wal-spool`],
+        secrets: ['postgres-password'],
+        // Base backups connect from the host, on loopback only.
+        ports: ['127.0.0.1:5432:5432'],
+        healthcheck: {
+          test: ['CMD', 'pg_isready', '-U', 'ringforge', '-d', 'ringforge'],
+          interval: '5s',
+          timeout: '3s',
+          retries: 10,
+        },
+      },
+      valkey: {
+        image: images.valkey,
+        restart: 'unless-stopped',
+        command: ['valkey-server', '--appendonly', 'yes', '--save', '60 1000', '--protected-mode', 'no'],
+        volumes: [`${data}/valkey:/data`],
+        healthcheck: { test: ['CMD', 'valkey-cli', 'ping'], interval: '5s', timeout: '3s', retries: 10 },
+      },
+      hub: {
+        image: p.hubImage,
+        restart: 'unless-stopped',
+        user: RUNTIME_USER,
+        read_only: true,
+        tmpfs: ['/tmp'],
+        cap_drop: ['ALL'],
+        security_opt: ['no-new-privileges:true'],
+        env_file: ['/etc/ringforge/secrets/hub.env'],
+        environment: {
+          PORT: String(p.hubPort),
+          REDIS_URL: 'redis://valkey:6379',
+          DRAIN_SECONDS: String(p.drainSeconds),
+        },
+        stop_grace_period: `${p.drainSeconds + 5}s`,
+        depends_on: { postgres: { condition: 'service_healthy' }, valkey: { condition: 'service_healthy' } },
+        healthcheck: {
+          test: [
+            'CMD',
+            'node',
+            '-e',
+            `fetch('http://127.0.0.1:${p.hubPort}/api/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+          ],
+          interval: '10s',
+          timeout: '3s',
+          retries: 3,
+        },
+      },
+      proxy: {
+        image: images.proxy,
+        restart: 'unless-stopped',
+        ports: ['80:8080', '443:8443'],
+        volumes: ['/etc/ringforge/nginx.conf:/etc/nginx/nginx.conf:ro', '/etc/ringforge/secrets/tls:/etc/nginx/tls:ro'],
+        tmpfs: ['/tmp', '/var/cache/nginx', '/var/run'],
+        read_only: true,
+        depends_on: { hub: { condition: 'service_healthy' } },
+      },
+    },
+    secrets: { 'postgres-password': { file: '/etc/ringforge/secrets/postgres-password' } },
+  };
+  return stringify(compose, { lineWidth: 0 });
+}
+
+/** nginx in front of the hub: TLS with the origin certificate, WebSocket upgrades, long idle times. */
+export function renderNginxConf(p: Pick<SingleNodeProps, 'hostname' | 'hubPort'>): string {
+  return `worker_processes auto;
+pid /tmp/nginx.pid;
+events { worker_connections 16384; }
+http {
+  access_log /dev/stdout;
+  error_log /dev/stderr warn;
+  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  upstream hub { server hub:${p.hubPort}; keepalive 64; }
+  server {
+    listen 8080;
+    server_name ${p.hostname};
+    return 308 https://$host$request_uri;
+  }
+  server {
+    listen 8443 ssl;
+    http2 on;
+    server_name ${p.hostname};
+    ssl_certificate /etc/nginx/tls/origin.crt;
+    ssl_certificate_key /etc/nginx/tls/origin.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {
+      proxy_pass http://hub;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto https;
+      # Agents hold WebSockets for hours; heartbeats keep them under this.
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+    }
+  }
+}
+`;
+}
+
+/** Hetzner's Ubuntu image with Docker CE and the compose plugin preinstalled. */
+export const DOCKER_IMAGE = 'docker-ce';
+
+/** cloud-init for the tier 0 server (image DOCKER_IMAGE): the compose stack as a systemd unit, WAL shipping. */
+export function singleNodeCloudConfig(p: SingleNodeProps): CloudConfig[] {
+  const data = p.dataDir ?? '/mnt/data';
+  const unit = systemdUnit({
+    Unit: {
+      Description: 'RingForge compose stack',
+      After: ['docker.service', 'network-online.target'],
+      Requires: 'docker.service',
+      // Starts once the secrets runbook has provisioned the hub's environment.
+      ConditionPathExists: '/etc/ringforge/secrets/hub.env',
+    },
+    Service: {
+      Type: 'oneshot',
+      RemainAfterExit: 'yes',
+      WorkingDirectory: '/etc/ringforge',
+      ExecStart: '/usr/bin/docker compose up -d --remove-orphans',
+      ExecStop: '/usr/bin/docker compose down',
+      TimeoutStopSec: String(p.drainSeconds + 30),
+    },
+    Install: { WantedBy: 'multi-user.target' },
+  });
+  const watch = systemdUnit({
+    Unit: { Description: 'Start RingForge when its secrets arrive' },
+    Path: { PathExists: '/etc/ringforge/secrets/hub.env', Unit: 'ringforge.service' },
+    Install: { WantedBy: 'multi-user.target' },
+  });
+  return [
+    {
+      writeFiles: [
+        { path: '/etc/ringforge/compose.yaml', content: renderCompose(p) },
+        { path: '/etc/ringforge/nginx.conf', content: renderNginxConf(p) },
+        { path: '/etc/systemd/system/ringforge.service', content: unit },
+        { path: '/etc/systemd/system/ringforge.path', content: watch },
+      ],
+      runcmd: [
+        bindDataVolume(data),
+        ['install', '-d', '-m', '0700', '/etc/ringforge/secrets'],
+        ['install', '-d', '-m', '0700', '-o', '999', '-g', '999', `${data}/postgres`],
+        ['install', '-d', '-m', '0700', '-o', '999', '-g', '999', `${data}/valkey`],
+        ['systemctl', 'daemon-reload'],
+        ['systemctl', 'enable', '--now', 'docker', 'ringforge.path'],
+      ],
+    },
+    walShipping({
+      spoolDir: `${data}/wal-spool`,
+      destination: `s3://${p.backup.bucket}`,
+      endpointUrl: p.backup.endpoint,
+      serverName: p.backup.serverName,
+      intervalSeconds: 10,
+      baseBackupCalendar: cronToOnCalendar(p.backup.schedule),
+      retention: `RECOVERY WINDOW OF ${p.backup.retentionDays} DAYS`,
+      pgHost: '127.0.0.1',
+      pgPort: 5432,
+    }),
+  ];
+}

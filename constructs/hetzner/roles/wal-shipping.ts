@@ -1,0 +1,106 @@
+import type { CloudConfig } from '../cloud-config.ts';
+import { systemdUnit } from './systemd.ts';
+
+export interface WalShippingProps {
+  /** Directory Postgres' archive_command copies finished WAL segments into. */
+  readonly spoolDir: string;
+  /** Bucket URL for barman-cloud, e.g. `s3://ringforge-dev-backups/dev`. */
+  readonly destination: string;
+  /** S3 endpoint of the object storage. */
+  readonly endpointUrl: string;
+  /** barman server name (the folder under the destination). */
+  readonly serverName: string;
+  /** How often the spool is drained; bounds the RPO together with archive_timeout. */
+  readonly intervalSeconds: number;
+  /** Base backup schedule in systemd OnCalendar syntax. */
+  readonly baseBackupCalendar: string;
+  /** Retention policy for barman-cloud-backup-delete, e.g. `RECOVERY WINDOW OF 14 DAYS`. */
+  readonly retention: string;
+  /** libpq connection for base backups. */
+  readonly pgHost: string;
+  readonly pgPort: number;
+}
+
+/**
+ * Ships WAL and base backups to object storage with barman-cloud from the host. Postgres only
+ * copies each finished segment into a local spool (so archiving never depends on the network);
+ * a timer uploads and removes spooled segments in order. Credentials come from
+ * /etc/ringforge/secrets/backup.env, provisioned by the secrets runbook, never from user data.
+ */
+export function walShipping(p: WalShippingProps): CloudConfig {
+  const common = `--endpoint-url ${p.endpointUrl} ${p.destination} ${p.serverName}`;
+  const ship = [
+    '#!/bin/sh',
+    '# Uploads spooled WAL segments oldest first; a segment is removed only after its upload succeeded.',
+    'set -eu',
+    `cd ${p.spoolDir}`,
+    'for f in $(ls -1tr 2>/dev/null); do',
+    `  barman-cloud-wal-archive ${common} "${p.spoolDir}/$f"`,
+    '  rm -f -- "$f"',
+    'done',
+    '',
+  ].join('\n');
+  const service = (description: string, exec: string) =>
+    systemdUnit({
+      Unit: { Description: description, ConditionPathExists: '/etc/ringforge/secrets/backup.env' },
+      Service: { Type: 'oneshot', EnvironmentFile: '/etc/ringforge/secrets/backup.env', ExecStart: exec },
+    });
+  const timer = (description: string, schedule: Record<string, string>) =>
+    systemdUnit({
+      Unit: { Description: description },
+      Timer: { ...schedule, Persistent: 'true' },
+      Install: { WantedBy: 'timers.target' },
+    });
+
+  return {
+    packages: ['barman-cli-cloud'],
+    writeFiles: [
+      { path: '/usr/local/bin/ringforge-wal-ship', content: ship, permissions: '0755' },
+      {
+        path: '/etc/systemd/system/ringforge-wal-ship.service',
+        content: service('Ship spooled WAL to object storage', '/usr/local/bin/ringforge-wal-ship'),
+      },
+      {
+        path: '/etc/systemd/system/ringforge-wal-ship.timer',
+        content: timer('Ship WAL continuously', {
+          OnBootSec: '30s',
+          OnUnitActiveSec: `${p.intervalSeconds}s`,
+          AccuracySec: '1s',
+        }),
+      },
+      {
+        path: '/etc/systemd/system/ringforge-base-backup.service',
+        content: service(
+          'Base backup to object storage, then apply retention',
+          `/bin/sh -c 'barman-cloud-backup --host ${p.pgHost} --port ${p.pgPort} --user postgres ${common} && barman-cloud-backup-delete --retention-policy "${p.retention}" ${common}'`,
+        ),
+      },
+      {
+        path: '/etc/systemd/system/ringforge-base-backup.timer',
+        content: timer('Scheduled base backup', { OnCalendar: p.baseBackupCalendar }),
+      },
+    ],
+    runcmd: [
+      ['install', '-d', '-m', '0700', '-o', '999', '-g', '999', p.spoolDir],
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', '--now', 'ringforge-wal-ship.timer', 'ringforge-base-backup.timer'],
+    ],
+  };
+}
+
+/** Converts a five-field cron expression into systemd OnCalendar syntax (numbers, `*`, lists, steps). */
+export function cronToOnCalendar(cron: string): string {
+  const fields = cron.trim().split(/\s+/);
+  if (fields.length !== 5) throw new Error(`schedule must have five cron fields (got "${cron}")`);
+  const [minute, hour, day, month, weekday] = fields as [string, string, string, string, string];
+  const step = (f: string) => f.replace(/^\*\/(\d+)$/, '0/$1');
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const dow =
+    weekday === '*'
+      ? ''
+      : `${weekday
+          .split(',')
+          .map((d) => days[Number(d) % 7] ?? d)
+          .join(',')} `;
+  return `${dow}*-${step(month)}-${step(day)} ${step(hour)}:${step(minute)}:00`;
+}

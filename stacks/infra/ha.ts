@@ -1,0 +1,98 @@
+import { Token } from 'cdktf';
+import { UploadedCertificate } from '../../.gen/providers/hcloud/uploaded-certificate';
+import { renderCloudConfig } from '../../constructs/hetzner/cloud-config.ts';
+import { HubListener, HubLoadBalancer } from '../../constructs/hetzner/hub-load-balancer.ts';
+import { DOCKER_IMAGE } from '../../constructs/hetzner/roles/single-node.ts';
+import {
+  hubNodeCloudConfig,
+  natsNodeCloudConfig,
+  postgresNodeCloudConfig,
+  valkeyNodeCloudConfig,
+} from '../../constructs/hetzner/roles/tier1.ts';
+import { ServerGroup } from '../../constructs/hetzner/server-group.ts';
+import { hetznerLabels, roleSelector } from '../../constructs/labels.ts';
+import type { Layout, LayoutContext } from './context.ts';
+import { roleFirewall } from './firewalls.ts';
+
+/** Fixed host numbers in the subnet per role, so peers can be configured before they boot. */
+const FIRST_HOST = { loadBalancer: 1, postgres: 10, valkey: 20, nats: 30, hub: 40 } as const;
+
+function group(
+  ctx: LayoutContext,
+  role: 'hub' | 'postgres' | 'valkey' | 'nats',
+  userData: (n: number, ip: string) => string,
+) {
+  const size = ctx.env.servers[role]!;
+  roleFirewall(ctx, role);
+  const firstHost = FIRST_HOST[role];
+  return new ServerGroup(ctx.stack, role[0]!.toUpperCase() + role.slice(1), {
+    namePrefix: `${ctx.prefix}-${role}`,
+    count: size.count,
+    serverType: size.type,
+    location: ctx.region.location,
+    image: role === 'hub' ? DOCKER_IMAGE : undefined,
+    sshKeys: ctx.sshKeys,
+    userData: (n) => userData(n, ctx.network.hostAddress(firstHost + n - 1)),
+    labels: hetznerLabels(ctx.labels(role)),
+    network: { network: ctx.network, firstHost },
+    volumeSizeGb: size.volumeGb,
+    protect: role !== 'hub',
+  });
+}
+
+/**
+ * Tier 1: hubs behind a Hetzner load balancer that terminates TLS with the origin certificate;
+ * Postgres primary + streaming replica, Valkey primary + replica and a 3-node NATS cluster on
+ * the private network. No server takes web traffic from the internet directly.
+ */
+export const highAvailability: Layout = (ctx) => {
+  const { env, network } = ctx;
+  const ip = (role: keyof typeof FIRST_HOST, n = 1) => network.hostAddress(FIRST_HOST[role] + n - 1);
+  const backup = { ...env.backup, serverName: env.name };
+
+  group(ctx, 'postgres', (_, privateIp) =>
+    renderCloudConfig(
+      ...postgresNodeCloudConfig({ privateIp, primaryIp: ip('postgres'), subnet: network.subnetRange, backup }),
+    ),
+  );
+  group(ctx, 'valkey', (_, privateIp) =>
+    renderCloudConfig(valkeyNodeCloudConfig({ privateIp, primaryIp: ip('valkey') })),
+  );
+  const natsPeers = Array.from({ length: env.servers.nats!.count }, (_, i) => ip('nats', i + 1));
+  group(ctx, 'nats', (n, privateIp) =>
+    renderCloudConfig(natsNodeCloudConfig({ privateIp, peers: natsPeers, name: `nats-${n}` })),
+  );
+  group(ctx, 'hub', (_, privateIp) =>
+    renderCloudConfig(
+      hubNodeCloudConfig({
+        hubImage: `${env.hub.image.repository}@${env.hub.image.digest}`,
+        hubPort: env.hub.port,
+        drainSeconds: env.hub.drainSeconds,
+        privateIp,
+      }),
+    ),
+  );
+
+  const certificate = new UploadedCertificate(ctx.stack, 'UploadedOriginCertificate', {
+    name: `${ctx.prefix}-origin`,
+    certificate: ctx.originCertificate.resource.certificate,
+    privateKey: ctx.secretVariable(
+      'origin_private_key',
+      'PEM private key of the origin CSR, for TLS on the load balancer',
+    ).stringValue,
+    labels: hetznerLabels(ctx.labels('certificate')),
+  });
+  const lb = new HubLoadBalancer(ctx.stack, 'LoadBalancer', {
+    name: `${ctx.prefix}-hub`,
+    location: ctx.region.location,
+    network,
+    privateIp: ip('loadBalancer'),
+    labels: hetznerLabels(ctx.labels('load-balancer')),
+    listener: HubListener.terminateTls({
+      certificateIds: [Token.asString(certificate.id)],
+      targetSelector: roleSelector(ctx.labels('hub')),
+      destinationPort: env.hub.port,
+    }),
+  });
+  return { ipv4: lb.resource.ipv4, ipv6: lb.resource.ipv6 };
+};

@@ -22,7 +22,7 @@ const hubCommon = {
   limits: { cpuMillis: 2000, memoryMiB: 2048 },
   targetConnectionsPerReplica: 8000,
   drainSeconds: 25,
-  port: 4000,
+  port: 8080,
   websocketPath: '/ws',
 };
 

@@ -7,7 +7,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadHetznerEnvironments } from '../environments/index.ts';
+import { renderCompose, renderNginxConf } from '../constructs/hetzner/roles/single-node.ts';
 import { buildApp } from '../stacks/app.ts';
+import { singleNodeProps } from '../stacks/infra/single-node.ts';
 import { table } from './lib/table.ts';
 import { checkTerraformPolicy } from '../stacks/policy/terraform-policy.ts';
 import { scanForSecrets } from './lib/secret-scan.ts';
@@ -16,6 +18,20 @@ import { repoRoot } from './lib/tools.ts';
 
 export interface SynthSummary {
   readonly stacks: { stack: string; env: string; resources: number; dataSources: number; bytes: number }[];
+}
+
+/**
+ * The tier 0 compose stack and its proxy config, exactly as cloud-init installs them, so they can
+ * be reviewed and run locally (see the container tests).
+ */
+function writeComposeFiles(composeDir: string): void {
+  rmSync(composeDir, { recursive: true, force: true });
+  for (const env of loadHetznerEnvironments().filter((e) => e.tier === 0)) {
+    const props = singleNodeProps(env);
+    mkdirSync(join(composeDir, env.name), { recursive: true });
+    writeFileSync(join(composeDir, env.name, 'compose.yaml'), renderCompose(props));
+    writeFileSync(join(composeDir, env.name, 'nginx.conf'), renderNginxConf(props));
+  }
 }
 
 /** Synthesizes into `distDir` (default: the repository's dist/), replacing what was there. */
@@ -59,6 +75,7 @@ export function synthAll(distDir = join(repoRoot, 'dist')): SynthSummary {
         bytes: Buffer.byteLength(text),
       };
     });
+    writeComposeFiles(join(distDir, 'compose'));
     return { stacks: rows };
   } finally {
     rmSync(outdir, { recursive: true, force: true });

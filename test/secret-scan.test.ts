@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { scanForSecrets } from '../scripts/lib/secret-scan.ts';
 import { repoRoot } from '../scripts/lib/tools.ts';
 
 const distFiles = (): string[] =>
-  readdirSync(join(repoRoot, 'dist'), { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
+  (readdirSync(join(repoRoot, 'dist'), { recursive: true }) as string[])
+    .map((f) => join(repoRoot, 'dist', f))
+    .filter((f) => statSync(f).isFile());
 
 describe('secret scan', () => {
   test('finds no secret in any committed synthesized file', () => {

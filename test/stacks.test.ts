@@ -201,7 +201,7 @@ describe('tier 1 (high availability)', () => {
     const [service] = bodies(infra, 'hcloud_load_balancer_service');
     assert.equal(service!.protocol, 'https');
     assert.equal(service!.listen_port, 443);
-    assert.equal(service!.destination_port, 4000);
+    assert.equal(service!.destination_port, 8080);
     assert.equal(service!.http.redirect_http, true);
     assert.equal(service!.http.sticky_sessions, true);
     assert.equal(service!.http.timeout_idle, 300);

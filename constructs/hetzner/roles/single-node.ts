@@ -104,9 +104,10 @@ export function renderCompose(p: SingleNodeProps): string {
         security_opt: ['no-new-privileges:true'],
         env_file: ['/etc/ringforge/secrets/hub.env'],
         environment: {
-          PORT: String(p.hubPort),
+          HUB_HOST: '0.0.0.0',
+          HUB_PORT: String(p.hubPort),
+          HUB_SHUTDOWN_GRACE_MS: String(p.drainSeconds * 1000),
           REDIS_URL: 'redis://valkey:6379',
-          DRAIN_SECONDS: String(p.drainSeconds),
         },
         stop_grace_period: `${p.drainSeconds + 5}s`,
         depends_on: { postgres: { condition: 'service_healthy' }, valkey: { condition: 'service_healthy' } },

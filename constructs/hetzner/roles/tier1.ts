@@ -22,7 +22,7 @@ export function hubNodeCloudConfig(p: HubNodeProps): CloudConfig {
     '/usr/bin/docker run --rm --name hub',
     `--publish ${p.privateIp}:${p.hubPort}:${p.hubPort}`,
     '--read-only --tmpfs /tmp --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges:true',
-    `--env-file /etc/ringforge/secrets/hub.env --env PORT=${p.hubPort} --env DRAIN_SECONDS=${p.drainSeconds}`,
+    `--env-file /etc/ringforge/secrets/hub.env --env HUB_HOST=0.0.0.0 --env HUB_PORT=${p.hubPort} --env HUB_SHUTDOWN_GRACE_MS=${p.drainSeconds * 1000}`,
     `--stop-timeout ${p.drainSeconds + 5}`,
     p.hubImage,
   ].join(' ');

@@ -225,6 +225,8 @@ export function singleNodeCloudConfig(p: SingleNodeProps): CloudConfig[] {
     },
     walShipping({
       spoolDir: `${data}/wal-spool`,
+      // The official postgres image runs as uid 999.
+      spoolOwner: '999:999',
       destination: `s3://${p.backup.bucket}`,
       endpointUrl: p.backup.endpoint,
       serverName: p.backup.serverName,
@@ -233,6 +235,7 @@ export function singleNodeCloudConfig(p: SingleNodeProps): CloudConfig[] {
       retention: `RECOVERY WINDOW OF ${p.backup.retentionDays} DAYS`,
       pgHost: '127.0.0.1',
       pgPort: 5432,
+      pgUser: 'ringforge',
     }),
   ];
 }

@@ -137,7 +137,6 @@ export function postgresNodeCloudConfig(p: PostgresNodeProps): CloudConfig[] {
       aptInstall('postgresql'),
       ['cp', '/etc/ringforge/postgresql.conf', '/etc/postgresql/15/main/conf.d/ringforge.conf'],
       ['sh', '-c', 'cat /etc/ringforge/pg_hba.conf >> /etc/postgresql/15/main/pg_hba.conf'],
-      ['install', '-d', '-m', '0700', '-o', 'postgres', '-g', 'postgres', SPOOL],
       ['install', '-d', '-m', '0700', '/etc/ringforge/secrets'],
       ['systemctl', 'restart', 'postgresql'],
       ...(primary
@@ -152,6 +151,7 @@ export function postgresNodeCloudConfig(p: PostgresNodeProps): CloudConfig[] {
     node,
     walShipping({
       spoolDir: SPOOL,
+      spoolOwner: 'postgres:postgres',
       destination: `s3://${p.backup.bucket}`,
       endpointUrl: p.backup.endpoint,
       serverName: p.backup.serverName,
@@ -160,6 +160,8 @@ export function postgresNodeCloudConfig(p: PostgresNodeProps): CloudConfig[] {
       retention: `RECOVERY WINDOW OF ${p.backup.retentionDays} DAYS`,
       pgHost: '/var/run/postgresql',
       pgPort: 5432,
+      pgUser: 'postgres',
+      runAs: 'postgres',
     }),
   ];
 }

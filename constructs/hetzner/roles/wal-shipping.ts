@@ -4,6 +4,8 @@ import { systemdUnit } from './systemd.ts';
 export interface WalShippingProps {
   /** Directory Postgres' archive_command copies finished WAL segments into. */
   readonly spoolDir: string;
+  /** Owner (`user:group` or uid:gid) of the spool: the user Postgres runs as. */
+  readonly spoolOwner: string;
   /** Bucket URL for barman-cloud, e.g. `s3://ringforge-dev-backups/dev`. */
   readonly destination: string;
   /** S3 endpoint of the object storage. */
@@ -16,9 +18,15 @@ export interface WalShippingProps {
   readonly baseBackupCalendar: string;
   /** Retention policy for barman-cloud-backup-delete, e.g. `RECOVERY WINDOW OF 14 DAYS`. */
   readonly retention: string;
-  /** libpq connection for base backups. */
+  /** libpq connection for base backups (password, if any, from PGPASSWORD in backup.env). */
   readonly pgHost: string;
   readonly pgPort: number;
+  readonly pgUser: string;
+  /**
+   * System user the shipping and backup jobs run as; needs to own the spool.
+   * @default 'root'
+   */
+  readonly runAs?: string;
 }
 
 /**
@@ -43,7 +51,12 @@ export function walShipping(p: WalShippingProps): CloudConfig {
   const service = (description: string, exec: string) =>
     systemdUnit({
       Unit: { Description: description, ConditionPathExists: '/etc/ringforge/secrets/backup.env' },
-      Service: { Type: 'oneshot', EnvironmentFile: '/etc/ringforge/secrets/backup.env', ExecStart: exec },
+      Service: {
+        Type: 'oneshot',
+        User: p.runAs ?? 'root',
+        EnvironmentFile: '/etc/ringforge/secrets/backup.env',
+        ExecStart: exec,
+      },
     });
   const timer = (description: string, schedule: Record<string, string>) =>
     systemdUnit({
@@ -72,7 +85,7 @@ export function walShipping(p: WalShippingProps): CloudConfig {
         path: '/etc/systemd/system/ringforge-base-backup.service',
         content: service(
           'Base backup to object storage, then apply retention',
-          `/bin/sh -c 'barman-cloud-backup --host ${p.pgHost} --port ${p.pgPort} --user postgres ${common} && barman-cloud-backup-delete --retention-policy "${p.retention}" ${common}'`,
+          `/bin/sh -c 'barman-cloud-backup --host ${p.pgHost} --port ${p.pgPort} --user ${p.pgUser} ${common} && barman-cloud-backup-delete --retention-policy "${p.retention}" ${common}'`,
         ),
       },
       {
@@ -81,7 +94,7 @@ export function walShipping(p: WalShippingProps): CloudConfig {
       },
     ],
     runcmd: [
-      ['install', '-d', '-m', '0700', '-o', '999', '-g', '999', p.spoolDir],
+      ['install', '-d', '-m', '0700', '-o', p.spoolOwner.split(':')[0]!, '-g', p.spoolOwner.split(':')[1]!, p.spoolDir],
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', 'ringforge-wal-ship.timer', 'ringforge-base-backup.timer'],
     ],

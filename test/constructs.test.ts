@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { HcloudProvider } from '../.gen/providers/hcloud/provider';
 import { SshKey } from '../.gen/providers/hcloud/ssh-key';
 import { renderCloudConfig } from '../constructs/hetzner/cloud-config.ts';
+import { cronToOnCalendar } from '../constructs/hetzner/roles/wal-shipping.ts';
 import { OriginFirewall } from '../constructs/hetzner/origin-firewall.ts';
 import { ServerGroup } from '../constructs/hetzner/server-group.ts';
 import { blocks, type TerraformJson } from '../scripts/lib/terraform-json.ts';
@@ -94,5 +95,17 @@ describe('renderCloudConfig', () => {
     assert.deepEqual(doc.packages, ['docker.io']);
     assert.deepEqual(doc.write_files, [{ path: '/etc/x', content: 'a: 1\n', permissions: '0644', owner: 'root:root' }]);
     assert.ok(doc.runcmd.some((c: string[]) => c.join(' ').includes('PasswordAuthentication no')));
+  });
+});
+
+describe('cronToOnCalendar', () => {
+  test('converts the cron forms the environments use', () => {
+    assert.equal(cronToOnCalendar('0 3 * * *'), '*-*-* 3:0:00');
+    assert.equal(cronToOnCalendar('*/15 * * * *'), '*-*-* *:0/15:00');
+    assert.equal(cronToOnCalendar('30 2 * * 0,3'), 'Sun,Wed *-*-* 2:30:00');
+  });
+
+  test('rejects anything but five fields, naming the input', () => {
+    assert.throws(() => cronToOnCalendar('0 3 * *'), /five cron fields \(got "0 3 \* \*"\)/);
   });
 });

@@ -74,6 +74,7 @@ describe('tier 0 (dev)', () => {
       /barman-cloud-wal-archive --endpoint-url https:\/\/fsn1\.your-objectstorage\.com s3:\/\/ringforge-dev-backups dev/,
     );
     assert.match(writtenFile(config, '/etc/systemd/system/ringforge-base-backup.timer'), /OnCalendar=\*-\*-\* 3:0:00/);
+    assert.match(writtenFile(config, '/etc/systemd/system/ringforge-wal-ship.timer'), /\nOnUnitActiveSec=10s\n/);
     assert.match(writtenFile(config, '/etc/ringforge/nginx.conf'), /server_name hub\.dev\.ringforge\.example;/);
   });
 

@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import type { CloudConfig } from '../cloud-config.ts';
 import { bindDataVolume } from './data-volume.ts';
 import { systemdUnit } from './systemd.ts';
-import { cronToOnCalendar, walShipping } from './wal-shipping.ts';
+import { walShipping, type BackupTarget } from './wal-shipping.ts';
 
 /** Images of the tier 0 stack besides the hub; pinned tags of the public images. */
 export const SINGLE_NODE_IMAGES = {
@@ -21,14 +21,7 @@ export interface SingleNodeProps {
   /** Seconds the hub gets to drain on stop. */
   readonly drainSeconds: number;
   /** Backups of the node's Postgres. */
-  readonly backup: {
-    readonly bucket: string;
-    readonly endpoint: string;
-    readonly serverName: string;
-    readonly schedule: string;
-    readonly retentionDays: number;
-    readonly archiveTimeoutSeconds: number;
-  };
+  readonly backup: BackupTarget;
   /**
    * Images of the other services.
    * @default SINGLE_NODE_IMAGES
@@ -227,12 +220,7 @@ export function singleNodeCloudConfig(p: SingleNodeProps): CloudConfig[] {
       spoolDir: `${data}/wal-spool`,
       // The official postgres image runs as uid 999.
       spoolOwner: '999:999',
-      destination: `s3://${p.backup.bucket}`,
-      endpointUrl: p.backup.endpoint,
-      serverName: p.backup.serverName,
-      intervalSeconds: 10,
-      baseBackupCalendar: cronToOnCalendar(p.backup.schedule),
-      retention: `RECOVERY WINDOW OF ${p.backup.retentionDays} DAYS`,
+      backup: p.backup,
       pgHost: '127.0.0.1',
       pgPort: 5432,
       pgUser: 'ringforge',

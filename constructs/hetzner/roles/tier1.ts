@@ -1,7 +1,7 @@
 import type { CloudConfig } from '../cloud-config.ts';
 import { bindDataVolume } from './data-volume.ts';
 import { systemdUnit } from './systemd.ts';
-import { cronToOnCalendar, walShipping } from './wal-shipping.ts';
+import { walShipping, type BackupTarget } from './wal-shipping.ts';
 
 /*
  * cloud-init for the tier 1 roles. Services listen on the private network only; the public
@@ -56,14 +56,7 @@ export interface PostgresNodeProps {
   readonly primaryIp: string;
   /** Subnet allowed to connect (hubs, replica). */
   readonly subnet: string;
-  readonly backup: {
-    readonly bucket: string;
-    readonly endpoint: string;
-    readonly serverName: string;
-    readonly schedule: string;
-    readonly retentionDays: number;
-    readonly archiveTimeoutSeconds: number;
-  };
+  readonly backup: BackupTarget;
 }
 
 const SPOOL = '/var/lib/postgresql/wal-spool';
@@ -152,12 +145,7 @@ export function postgresNodeCloudConfig(p: PostgresNodeProps): CloudConfig[] {
     walShipping({
       spoolDir: SPOOL,
       spoolOwner: 'postgres:postgres',
-      destination: `s3://${p.backup.bucket}`,
-      endpointUrl: p.backup.endpoint,
-      serverName: p.backup.serverName,
-      intervalSeconds: 10,
-      baseBackupCalendar: cronToOnCalendar(p.backup.schedule),
-      retention: `RECOVERY WINDOW OF ${p.backup.retentionDays} DAYS`,
+      backup: p.backup,
       pgHost: '/var/run/postgresql',
       pgPort: 5432,
       pgUser: 'postgres',

@@ -1,23 +1,30 @@
 import type { CloudConfig } from '../cloud-config.ts';
 import { systemdUnit } from './systemd.ts';
 
+/** Where and how often a server's Postgres is backed up (from the environment's `backup`). */
+export interface BackupTarget {
+  readonly bucket: string;
+  /** S3 endpoint of the object storage. */
+  readonly endpoint: string;
+  /** barman server name: the folder under the bucket. */
+  readonly serverName: string;
+  /** Five-field cron schedule of base backups. */
+  readonly schedule: string;
+  readonly retentionDays: number;
+  readonly archiveTimeoutSeconds: number;
+}
+
 export interface WalShippingProps {
+  readonly backup: BackupTarget;
   /** Directory Postgres' archive_command copies finished WAL segments into. */
   readonly spoolDir: string;
   /** Owner (`user:group` or uid:gid) of the spool: the user Postgres runs as. */
   readonly spoolOwner: string;
-  /** Bucket URL for barman-cloud, e.g. `s3://ringforge-dev-backups/dev`. */
-  readonly destination: string;
-  /** S3 endpoint of the object storage. */
-  readonly endpointUrl: string;
-  /** barman server name (the folder under the destination). */
-  readonly serverName: string;
-  /** How often the spool is drained; bounds the RPO together with archive_timeout. */
-  readonly intervalSeconds: number;
-  /** Base backup schedule in systemd OnCalendar syntax. */
-  readonly baseBackupCalendar: string;
-  /** Retention policy for barman-cloud-backup-delete, e.g. `RECOVERY WINDOW OF 14 DAYS`. */
-  readonly retention: string;
+  /**
+   * How often the spool is drained; bounds the RPO together with archive_timeout.
+   * @default 10
+   */
+  readonly intervalSeconds?: number;
   /** libpq connection for base backups (password, if any, from PGPASSWORD in backup.env). */
   readonly pgHost: string;
   readonly pgPort: number;
@@ -36,7 +43,8 @@ export interface WalShippingProps {
  * /etc/ringforge/secrets/backup.env, provisioned by the secrets runbook, never from user data.
  */
 export function walShipping(p: WalShippingProps): CloudConfig {
-  const common = `--endpoint-url ${p.endpointUrl} ${p.destination} ${p.serverName}`;
+  const common = `--endpoint-url ${p.backup.endpoint} s3://${p.backup.bucket} ${p.backup.serverName}`;
+  const retention = `RECOVERY WINDOW OF ${p.backup.retentionDays} DAYS`;
   const ship = [
     '#!/bin/sh',
     '# Uploads spooled WAL segments oldest first; a segment is removed only after its upload succeeded.',
@@ -77,7 +85,7 @@ export function walShipping(p: WalShippingProps): CloudConfig {
         path: '/etc/systemd/system/ringforge-wal-ship.timer',
         content: timer('Ship WAL continuously', {
           OnBootSec: '30s',
-          OnUnitActiveSec: `${p.intervalSeconds}s`,
+          OnUnitActiveSec: `${p.intervalSeconds ?? 10}s`,
           AccuracySec: '1s',
         }),
       },
@@ -85,12 +93,12 @@ export function walShipping(p: WalShippingProps): CloudConfig {
         path: '/etc/systemd/system/ringforge-base-backup.service',
         content: service(
           'Base backup to object storage, then apply retention',
-          `/bin/sh -c 'barman-cloud-backup --host ${p.pgHost} --port ${p.pgPort} --user ${p.pgUser} ${common} && barman-cloud-backup-delete --retention-policy "${p.retention}" ${common}'`,
+          `/bin/sh -c 'barman-cloud-backup --host ${p.pgHost} --port ${p.pgPort} --user ${p.pgUser} ${common} && barman-cloud-backup-delete --retention-policy "${retention}" ${common}'`,
         ),
       },
       {
         path: '/etc/systemd/system/ringforge-base-backup.timer',
-        content: timer('Scheduled base backup', { OnCalendar: p.baseBackupCalendar }),
+        content: timer('Scheduled base backup', { OnCalendar: cronToOnCalendar(p.backup.schedule) }),
       },
     ],
     runcmd: [

@@ -1,0 +1,265 @@
+import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { appLabels, selectorLabels } from './labels.ts';
+import { patchAfterSerialization } from './raw-patch.ts';
+
+/** A key of a Secret that something other than git (an operator, a runbook) creates. */
+export interface SecretKeyRef {
+  readonly name: string;
+  readonly key: string;
+}
+
+export interface HubWorkloadProps {
+  readonly namespace: string;
+  /** Image by digest: `repository@sha256:...`. */
+  readonly image: string;
+  /** Public hostname agents connect to. */
+  readonly hostname: string;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** Per-pod `hub_connected_agents` the autoscaler aims for. */
+  readonly targetConnectionsPerReplica: number;
+  /** Seconds the hub drains on SIGTERM. */
+  readonly drainSeconds: number;
+  readonly requestsCpuMillis: number;
+  readonly requestsMemoryMiB: number;
+  readonly limitsCpuMillis: number;
+  readonly limitsMemoryMiB: number;
+  /** Scratch space the pod may use (logs, /tmp). @default 1 */
+  readonly ephemeralStorageRequestGiB?: number;
+  /** @default 2 */
+  readonly ephemeralStorageLimitGiB?: number;
+  /** Resource name of every object. @default 'hub' */
+  readonly name?: string;
+  /** @default 8080 */
+  readonly port?: number;
+  /** Postgres connection URI. @default - the `uri` key of the CloudNativePG `pg-app` Secret */
+  readonly databaseUrl?: SecretKeyRef;
+  /** Redis connection URL with credentials. @default - `url` of the `hub-redis` Secret */
+  readonly redisUrl?: SecretKeyRef;
+  /** Admin API token. @default - `token` of the `hub-admin` Secret */
+  readonly adminToken?: SecretKeyRef;
+  /** Secret with the certificate for `hostname`. @default 'hub-tls' */
+  readonly tlsSecretName?: string;
+  /** Seconds the pod keeps serving after it is removed from endpoints, before SIGTERM. @default 5 */
+  readonly preStopSeconds?: number;
+  /** Priority class of the pods. @default 'ringforge-critical' */
+  readonly priorityClassName?: string;
+  /** Ingress class of the cluster's controller. @default 'nginx' */
+  readonly ingressClassName?: string;
+  /** Numeric uid and gid the image runs as. @default 10001 */
+  readonly runAsUser?: number;
+}
+
+/** Seconds beyond the drain and the preStop pause before the kubelet kills the pod. */
+const KILL_MARGIN_SECONDS = 10;
+
+/**
+ * The RingForge hub: Deployment, Service, Ingress, HorizontalPodAutoscaler, PodDisruptionBudget,
+ * ServiceAccount and ConfigMap. Rolling updates never drop below the current replicas
+ * (`maxUnavailable: 0`); a terminating pod first leaves the endpoints (preStop pause), then drains
+ * its WebSockets within the grace period; replicas spread across nodes; secrets only by reference.
+ */
+export class HubWorkload extends Construct {
+  readonly name: string;
+  readonly port: number;
+  readonly labels: Record<string, string>;
+  readonly deployment: kplus.Deployment;
+  readonly service: kplus.Service;
+
+  constructor(scope: Construct, id: string, props: HubWorkloadProps) {
+    super(scope, id);
+    const name = props.name ?? 'hub';
+    const port = props.port ?? 8080;
+    const preStopSeconds = props.preStopSeconds ?? 5;
+    const uid = props.runAsUser ?? 10001;
+    const ephemeralRequestGiB = props.ephemeralStorageRequestGiB ?? 1;
+    const ephemeralLimitGiB = props.ephemeralStorageLimitGiB ?? 2;
+    if (props.minReplicas < 2)
+      throw new Error(`minReplicas must be >= 2 for a highly available hub (got ${props.minReplicas})`);
+    if (props.maxReplicas < props.minReplicas) {
+      throw new Error(`maxReplicas must be >= minReplicas ${props.minReplicas} (got ${props.maxReplicas})`);
+    }
+    if (!/@sha256:[a-f0-9]{64}$/.test(props.image))
+      throw new Error(`image must be pinned by digest (got ${props.image})`);
+    this.name = name;
+    this.port = port;
+    this.labels = appLabels(name, 'hub');
+    const metadata = { name, namespace: props.namespace, labels: this.labels };
+
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata,
+      automountToken: false,
+    });
+    const config = new kplus.ConfigMap(this, 'Config', {
+      metadata,
+      data: {
+        HUB_HOST: '0.0.0.0',
+        HUB_PORT: String(port),
+        HUB_SHUTDOWN_GRACE_MS: String(props.drainSeconds * 1000),
+        HUB_DATA_DIR: '/tmp/hub-data',
+      },
+    });
+    const fromSecret = (ref: SecretKeyRef | undefined, fallback: SecretKeyRef) => {
+      const { name: secretName, key } = ref ?? fallback;
+      return kplus.EnvValue.fromSecretValue({
+        secret: kplus.Secret.fromSecretName(this, `Secret-${secretName}-${key}`, secretName),
+        key,
+      });
+    };
+    const fromConfig = (key: string) => kplus.EnvValue.fromConfigMap(config, key);
+
+    this.deployment = new kplus.Deployment(this, 'Resource', {
+      metadata,
+      select: false,
+      podMetadata: { labels: this.labels },
+      strategy: kplus.DeploymentStrategy.rollingUpdate({
+        maxSurge: kplus.PercentOrAbsolute.absolute(1),
+        maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
+      }),
+      serviceAccount,
+      automountServiceAccountToken: false,
+      terminationGracePeriod: Duration.seconds(props.drainSeconds + preStopSeconds + KILL_MARGIN_SECONDS),
+      securityContext: { ensureNonRoot: true, user: uid, group: uid, fsGroup: uid },
+      volumes: [],
+      containers: [
+        {
+          name: 'hub',
+          image: props.image,
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          ports: [{ name: 'http', number: port }],
+          envVariables: {
+            HUB_HOST: fromConfig('HUB_HOST'),
+            HUB_PORT: fromConfig('HUB_PORT'),
+            HUB_SHUTDOWN_GRACE_MS: fromConfig('HUB_SHUTDOWN_GRACE_MS'),
+            HUB_DATA_DIR: fromConfig('HUB_DATA_DIR'),
+            DATABASE_URL: fromSecret(props.databaseUrl, { name: 'pg-app', key: 'uri' }),
+            REDIS_URL: fromSecret(props.redisUrl, { name: 'hub-redis', key: 'url' }),
+            HUB_ADMIN_TOKEN: fromSecret(props.adminToken, { name: 'hub-admin', key: 'token' }),
+          },
+          liveness: kplus.Probe.fromHttpGet('/api/health', {
+            port,
+            periodSeconds: Duration.seconds(10),
+            timeoutSeconds: Duration.seconds(2),
+            failureThreshold: 3,
+          }),
+          readiness: kplus.Probe.fromHttpGet('/api/ready', {
+            port,
+            periodSeconds: Duration.seconds(5),
+            timeoutSeconds: Duration.seconds(2),
+            failureThreshold: 2,
+          }),
+          startup: kplus.Probe.fromHttpGet('/api/health', {
+            port,
+            periodSeconds: Duration.seconds(2),
+            failureThreshold: 30,
+          }),
+          resources: {
+            cpu: { request: kplus.Cpu.millis(props.requestsCpuMillis), limit: kplus.Cpu.millis(props.limitsCpuMillis) },
+            memory: {
+              request: sizeMiB(props.requestsMemoryMiB),
+              limit: sizeMiB(props.limitsMemoryMiB),
+            },
+            ephemeralStorage: {
+              request: Size.gibibytes(ephemeralRequestGiB),
+              limit: Size.gibibytes(ephemeralLimitGiB),
+            },
+          },
+          securityContext: {
+            ensureNonRoot: true,
+            user: uid,
+            group: uid,
+            privileged: false,
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: [kplus.Capability.ALL] },
+            seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+          },
+        },
+      ],
+    });
+    this.deployment.select(kplus.LabelSelector.of({ labels: selectorLabels(name) }));
+    const tmp = kplus.Volume.fromEmptyDir(this, 'Tmp', 'tmp', { sizeLimit: Size.gibibytes(ephemeralRequestGiB) });
+    this.deployment.containers[0]!.mount('/tmp', tmp);
+
+    // What cdk8s-plus-28 does not model: the replica count belongs to the HPA, so the Deployment
+    // omits it; the preStop `sleep` action (Kubernetes >= 1.30) needs no shell in the image.
+    const pod = '/spec/template/spec';
+    patchAfterSerialization(
+      ApiObject.of(this.deployment),
+      JsonPatch.remove('/spec/replicas'),
+      JsonPatch.add(`${pod}/priorityClassName`, props.priorityClassName ?? 'ringforge-critical'),
+      JsonPatch.add(`${pod}/containers/0/lifecycle`, { preStop: { sleep: { seconds: preStopSeconds } } }),
+      JsonPatch.add(`${pod}/topologySpreadConstraints`, [
+        {
+          maxSkew: 1,
+          topologyKey: 'kubernetes.io/hostname',
+          whenUnsatisfiable: 'DoNotSchedule',
+          labelSelector: { matchLabels: this.deployment.matchLabels },
+          matchLabelKeys: ['pod-template-hash'],
+        },
+      ]),
+    );
+
+    this.service = new kplus.Service(this, 'Service', {
+      metadata,
+      type: kplus.ServiceType.CLUSTER_IP,
+      ports: [{ name: 'http', port, targetPort: port }],
+    });
+    for (const [key, value] of Object.entries(selectorLabels(name))) this.service.selectLabel(key, value);
+
+    const tlsSecret = kplus.Secret.fromSecretName(this, 'TlsSecret', props.tlsSecretName ?? 'hub-tls');
+    const ingress = new kplus.Ingress(this, 'Ingress', {
+      metadata: {
+        ...metadata,
+        annotations: {
+          // WebSockets stay open for hours; the controller must not cut them after its 60 s default.
+          'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+          'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
+          'nginx.ingress.kubernetes.io/proxy-body-size': '2m',
+          'nginx.ingress.kubernetes.io/ssl-redirect': 'true',
+        },
+      },
+      className: props.ingressClassName ?? 'nginx',
+      tls: [{ hosts: [props.hostname], secret: tlsSecret }],
+    });
+    ingress.addHostDefaultBackend(props.hostname, kplus.IngressBackend.fromService(this.service, { port }));
+
+    new kplus.HorizontalPodAutoscaler(this, 'Autoscaler', {
+      metadata,
+      target: this.deployment,
+      minReplicas: props.minReplicas,
+      maxReplicas: props.maxReplicas,
+      metrics: [
+        kplus.Metric.resourceCpu(kplus.MetricTarget.averageUtilization(70)),
+        kplus.Metric.resourceMemory(kplus.MetricTarget.averageUtilization(80)),
+        kplus.Metric.pods({
+          name: 'hub_connected_agents',
+          target: kplus.MetricTarget.averageValue(props.targetConnectionsPerReplica),
+        }),
+      ],
+      // RingForge plan §4.3: add at most 2 pods per 5 minutes, remove at most 1 per 5 minutes after
+      // 10 quiet minutes, so reconnect storms do not thrash the fleet.
+      scaleUp: {
+        stabilizationWindow: Duration.seconds(180),
+        policies: [{ replicas: kplus.Replicas.absolute(2), duration: Duration.minutes(5) }],
+      },
+      scaleDown: {
+        stabilizationWindow: Duration.seconds(600),
+        policies: [{ replicas: kplus.Replicas.absolute(1), duration: Duration.minutes(5) }],
+      },
+    });
+
+    new kplus.k8s.KubePodDisruptionBudget(this, 'Disruption', {
+      metadata,
+      // One pod at a time: the others carry its reconnecting agents.
+      spec: {
+        maxUnavailable: kplus.k8s.IntOrString.fromNumber(1),
+        selector: { matchLabels: this.deployment.matchLabels },
+      },
+    });
+  }
+}
+
+const sizeMiB = (mib: number) => (mib % 1024 === 0 ? Size.gibibytes(mib / 1024) : Size.mebibytes(mib));

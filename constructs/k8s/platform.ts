@@ -1,0 +1,140 @@
+import { Construct } from 'constructs';
+import { AppSource, ArgoApplication } from './argocd.ts';
+
+/**
+ * Helm charts of the operators tiers 2-3 run, pinned to exact versions. Bumping one is a reviewed
+ * commit; ArgoCD never picks a newer chart by itself. The hcloud charts match the versions the k3s
+ * bootstrap installs, so ArgoCD adopts those releases without a change.
+ */
+export const PLATFORM_CHARTS = {
+  certManager: { repoUrl: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.19.1' },
+  cloudnativePg: { repoUrl: 'https://cloudnative-pg.github.io/charts', chart: 'cloudnative-pg', version: '0.29.0' },
+  barmanCloud: { repoUrl: 'https://cloudnative-pg.github.io/charts', chart: 'plugin-barman-cloud', version: '0.6.0' },
+  prometheusStack: {
+    repoUrl: 'https://prometheus-community.github.io/helm-charts',
+    chart: 'kube-prometheus-stack',
+    version: '79.5.0',
+  },
+  hcloudCcm: { repoUrl: 'https://charts.hetzner.cloud', chart: 'hcloud-cloud-controller-manager', version: '1.21.0' },
+  hcloudCsi: { repoUrl: 'https://charts.hetzner.cloud', chart: 'hcloud-csi', version: '2.11.0' },
+  ingressNginx: { repoUrl: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.13.3' },
+} as const;
+
+/** Namespaces the operators run in; network policies of the workloads admit them by these names. */
+export const PLATFORM_NAMESPACES = {
+  certManager: 'cert-manager',
+  cnpg: 'cnpg-system',
+  monitoring: 'monitoring',
+  ingress: 'ingress-nginx',
+  kubeSystem: 'kube-system',
+} as const;
+
+/** Sync waves: CRDs and operators first, then namespaces, data services, the hub, its monitoring. */
+export const SYNC_WAVES = {
+  foundation: 0,
+  operators: 1,
+  operatorPlugins: 2,
+  namespaces: 3,
+  data: 4,
+  hub: 5,
+  observability: 6,
+} as const;
+
+export interface PlatformOperatorsProps {
+  /** Name of the Hetzner load balancer Terraform created for the ingress (`<env>[-<region>]-ingress`). */
+  readonly loadBalancerName: string;
+  /** Hetzner location of the cluster. */
+  readonly location: string;
+  /** Pod CIDR the hcloud CCM routes through the private network. @default '10.244.0.0/16' */
+  readonly clusterCidr?: string;
+  /** Days Prometheus keeps samples. @default 15 */
+  readonly prometheusRetentionDays?: number;
+  /** @default 'hcloud-volumes' */
+  readonly storageClass?: string;
+}
+
+/** ArgoCD Applications for the operators, each a pinned Helm chart with the values this kit needs. */
+export class PlatformOperators extends Construct {
+  readonly applications: readonly ArgoApplication[];
+
+  constructor(scope: Construct, id: string, props: PlatformOperatorsProps) {
+    super(scope, id);
+    const storageClass = props.storageClass ?? 'hcloud-volumes';
+    const app = (
+      name: string,
+      chart: (typeof PLATFORM_CHARTS)[keyof typeof PLATFORM_CHARTS],
+      namespace: string,
+      syncWave: number,
+      values: Record<string, unknown>,
+      syncOptions: string[] = [],
+    ) =>
+      new ArgoApplication(this, name, {
+        name,
+        destinationNamespace: namespace,
+        syncWave,
+        syncOptions,
+        source: AppSource.helmChart({ ...chart, releaseName: name, values }),
+      });
+
+    this.applications = [
+      app('cert-manager', PLATFORM_CHARTS.certManager, PLATFORM_NAMESPACES.certManager, SYNC_WAVES.foundation, {
+        crds: { enabled: true },
+      }),
+      app('hcloud-ccm', PLATFORM_CHARTS.hcloudCcm, PLATFORM_NAMESPACES.kubeSystem, SYNC_WAVES.foundation, {
+        // Reads the `hcloud` Secret (token, network) that the secrets runbook creates.
+        networking: { enabled: true, clusterCIDR: props.clusterCidr ?? '10.244.0.0/16' },
+      }),
+      app('hcloud-csi', PLATFORM_CHARTS.hcloudCsi, PLATFORM_NAMESPACES.kubeSystem, SYNC_WAVES.foundation, {
+        storageClasses: [{ name: storageClass, defaultStorageClass: true, reclaimPolicy: 'Retain' }],
+      }),
+      app(
+        'kube-prometheus-stack',
+        PLATFORM_CHARTS.prometheusStack,
+        PLATFORM_NAMESPACES.monitoring,
+        SYNC_WAVES.foundation,
+        {
+          prometheus: {
+            prometheusSpec: {
+              // Pick up the ServiceMonitors, PodMonitors and rules of every namespace, not only the chart's.
+              serviceMonitorSelectorNilUsesHelmValues: false,
+              podMonitorSelectorNilUsesHelmValues: false,
+              ruleSelectorNilUsesHelmValues: false,
+              retention: `${props.prometheusRetentionDays ?? 15}d`,
+              storageSpec: {
+                volumeClaimTemplate: {
+                  spec: { storageClassName: storageClass, resources: { requests: { storage: '50Gi' } } },
+                },
+              },
+            },
+          },
+          grafana: { sidecar: { dashboards: { enabled: true, label: 'grafana_dashboard', searchNamespace: 'ALL' } } },
+        },
+        // The CRDs exceed the annotation size client-side apply needs.
+        ['ServerSideApply=true'],
+      ),
+      app('cloudnative-pg', PLATFORM_CHARTS.cloudnativePg, PLATFORM_NAMESPACES.cnpg, SYNC_WAVES.operators, {
+        crds: { create: true },
+        monitoring: { podMonitorEnabled: true },
+      }),
+      app('ingress-nginx', PLATFORM_CHARTS.ingressNginx, PLATFORM_NAMESPACES.ingress, SYNC_WAVES.operators, {
+        controller: {
+          replicaCount: 2,
+          ingressClassResource: { name: 'nginx', default: true },
+          // The Hetzner load balancer speaks PROXY protocol, so the controller sees client addresses.
+          config: { 'use-proxy-protocol': 'true', 'proxy-read-timeout': '3600', 'proxy-send-timeout': '3600' },
+          service: {
+            annotations: {
+              'load-balancer.hetzner.cloud/name': props.loadBalancerName,
+              'load-balancer.hetzner.cloud/location': props.location,
+              'load-balancer.hetzner.cloud/use-private-ip': 'true',
+              'load-balancer.hetzner.cloud/uses-proxyprotocol': 'true',
+            },
+          },
+          metrics: { enabled: true, serviceMonitor: { enabled: true } },
+        },
+      }),
+      // Needs cert-manager (its mTLS certificates) and the CNPG operator.
+      app('barman-cloud', PLATFORM_CHARTS.barmanCloud, PLATFORM_NAMESPACES.cnpg, SYNC_WAVES.operatorPlugins, {}),
+    ];
+  }
+}

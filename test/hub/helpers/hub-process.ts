@@ -1,0 +1,75 @@
+/* A hub running as its own process (tsx sources, `npm run hub` or the esbuild bundle), as in production. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { repoRoot } from '../../../scripts/lib/tools.ts';
+
+export interface HubProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  /** Every JSON log line so far. */
+  readonly logs: any[];
+  readonly exited: Promise<number | null>;
+  /** Resolves when every process writing to stdout (npm and the hub under it) has closed it. */
+  readonly outputClosed: Promise<void>;
+  /** Sends SIGTERM (to the whole process group) and waits for the exit code. */
+  terminate(): Promise<number | null>;
+}
+
+export async function startHubProcess(
+  command: readonly string[],
+  env: Record<string, string>,
+  startTimeoutMs = 60_000,
+): Promise<HubProcess> {
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: repoRoot,
+    env: { ...process.env, HUB_PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const logs: any[] = [];
+  let stderr = '';
+  let buffer = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const outputClosed = new Promise<void>((resolve) => child.stdout!.once('close', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`hub did not start within ${startTimeoutMs} ms: ${stderr}`)),
+      startTimeoutMs,
+    );
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line);
+        logs.push(entry);
+        if (typeof entry.port === 'number' && /hub listening/.test(entry.msg)) {
+          clearTimeout(timer);
+          resolve(entry.port);
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`hub exited with ${code} before listening: ${stderr}`));
+    });
+  });
+  return {
+    child,
+    port,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    logs,
+    exited,
+    outputClosed,
+    async terminate() {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export const TSX_HUB = [process.execPath, '--import', 'tsx', 'src/hub/main.ts'];

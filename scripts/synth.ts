@@ -15,9 +15,11 @@ import { checkTerraformPolicy } from '../stacks/policy/terraform-policy.ts';
 import { scanForSecrets } from './lib/secret-scan.ts';
 import { blocks, type TerraformJson } from './lib/terraform-json.ts';
 import { repoRoot } from './lib/tools.ts';
+import { synthK8s, type ChartSummary } from '../charts/synth-k8s.ts';
 
 export interface SynthSummary {
   readonly stacks: { stack: string; env: string; resources: number; dataSources: number; bytes: number }[];
+  readonly charts: ChartSummary[];
 }
 
 /**
@@ -76,7 +78,11 @@ export function synthAll(distDir = join(repoRoot, 'dist')): SynthSummary {
       };
     });
     writeComposeFiles(join(distDir, 'compose'));
-    return { stacks: rows };
+    const charts = synthK8s(
+      loadHetznerEnvironments().filter((e) => e.tier >= 2),
+      distDir,
+    );
+    return { stacks: rows, charts };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -99,6 +105,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ),
   );
   console.log(
-    `\nsynthesized ${summary.stacks.length} stacks, ${summary.stacks.reduce((n, s) => n + s.resources, 0)} resources in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `\n${table(
+      ['env', 'app', 'objects', 'files'],
+      summary.charts.map((c) => [c.env, `dist/${c.app}`, c.objects, c.files]),
+    )}`,
+  );
+  console.log(
+    `\nsynthesized ${summary.stacks.length} stacks, ${summary.stacks.reduce((n, s) => n + s.resources, 0)} resources, ${summary.charts.length} charts, ${summary.charts.reduce((n, c) => n + c.objects, 0)} Kubernetes objects in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 }

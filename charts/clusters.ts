@@ -1,0 +1,35 @@
+import type { HetznerEnvironment } from '../environments/index.ts';
+import { gitopsPath } from '../stacks/infra/k3s.ts';
+
+type Region = HetznerEnvironment['regions'][number];
+
+/** One k3s cluster of an environment: tier 2 has one, tier 3 one per region. */
+export interface ClusterTarget {
+  readonly env: HetznerEnvironment;
+  readonly region: Region;
+  /** The first region holds the Postgres primary; the others run replica clusters. */
+  readonly primaryRegion: Region;
+  /** Folder the cluster's bootstrap root Application syncs, relative to the repository. */
+  readonly gitopsPath: string;
+  /** Name of the Hetzner load balancer Terraform created for the cluster's ingress. */
+  readonly loadBalancerName: string;
+}
+
+/** Namespaces of the RingForge workloads. */
+export const NAMESPACES = { hub: 'ringforge', data: 'ringforge-data' } as const;
+
+/** Tiers whose clusters are described by these charts (tiers 0-1 have no Kubernetes). */
+export const KUBERNETES_TIERS: readonly number[] = [2, 3];
+
+export function clusterTargets(env: HetznerEnvironment): ClusterTarget[] {
+  if (!KUBERNETES_TIERS.includes(env.tier)) return [];
+  const multiRegion = env.regions.length > 1;
+  const primaryRegion = env.regions[0]!;
+  return env.regions.map((region) => ({
+    env,
+    region,
+    primaryRegion,
+    gitopsPath: gitopsPath(env.name, region.name, env.regions.length),
+    loadBalancerName: multiRegion ? `${env.name}-${region.name}-ingress` : `${env.name}-ingress`,
+  }));
+}

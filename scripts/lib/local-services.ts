@@ -1,0 +1,439 @@
+/*
+ * Real Postgres, Redis and S3-compatible servers on free loopback ports with their data in temporary
+ * directories, for tests, load tests and drills. Nothing is mocked: these are the Debian-packaged
+ * binaries and the versitygw gateway that `npm run toolchain` installs. Every server started here is
+ * stopped on `stop()`, and also when the process exits, so a crashed run leaves no stray server behind.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tool } from './tools.ts';
+
+export interface LocalService {
+  /** Connection URL on 127.0.0.1, e.g. `postgres://postgres@127.0.0.1:54321/postgres`. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server and removes its data directory; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export interface LocalPostgres extends LocalService {
+  /** The data directory (removed by `stop()` unless `keepData` was set). */
+  readonly dataDir: string;
+  /** Creates a database and returns its URL. */
+  createDatabase(name: string): Promise<string>;
+  /**
+   * Stops the server at once, as a crash would (no shutdown checkpoint), and deletes its data
+   * directory: the restore drill's disaster.
+   */
+  destroy(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  /** Port on 127.0.0.1. @default - a free port */
+  readonly port?: number;
+  /** Durable writes; tests rarely need them. @default false */
+  readonly fsync?: boolean;
+  /**
+   * Extra server settings, e.g. `{ wal_level: 'replica', archive_mode: 'on' }`, written to
+   * postgresql.auto.conf (so values may hold spaces, and a base backup carries them).
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** Environment of the server process, e.g. object-store credentials its archive_command reads. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Leave the data directory behind on `stop()` (drills inspect it). @default false */
+  readonly keepData?: boolean;
+  /** Seconds to wait for the server to accept connections. @default 30 */
+  readonly startTimeoutSeconds?: number;
+}
+
+export interface RestoredPostgresOptions extends Omit<PostgresOptions, 'keepData'> {
+  /** Start in archive recovery (writes `recovery.signal`); settings then carry `restore_command`. @default true */
+  readonly recovery?: boolean;
+}
+
+export interface RedisOptions {
+  /** Port on 127.0.0.1. @default - a free port */
+  readonly port?: number;
+  /** Seconds to wait for the server to accept connections. @default 15 */
+  readonly startTimeoutSeconds?: number;
+}
+
+/** A port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not find a free port'))));
+    });
+  });
+}
+
+/** Directory of the Postgres server binaries: `pg_config --bindir`, else the newest /usr/lib/postgresql/N/bin. */
+export function postgresBinDir(): string {
+  const candidates: string[] = [];
+  const pgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
+  if (pgConfig.status === 0 && pgConfig.stdout.trim() !== '') candidates.push(pgConfig.stdout.trim());
+  const debianRoot = '/usr/lib/postgresql';
+  if (existsSync(debianRoot)) {
+    const versions = readdirSync(debianRoot)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((v) => join(debianRoot, v, 'bin')));
+  }
+  for (const binary of ['initdb', 'pg_ctl', 'postgres']) {
+    if (!candidates.some((dir) => existsSync(join(dir, binary)))) {
+      throw new Error(
+        `Postgres binary ${binary} not found (looked in ${candidates.join(', ') || 'pg_config --bindir and /usr/lib/postgresql/*/bin'}): run \`npm run toolchain\` to install the Postgres packages`,
+      );
+    }
+  }
+  const dir = candidates.find((d) => ['initdb', 'pg_ctl', 'postgres'].every((b) => existsSync(join(d, b))));
+  if (dir === undefined) throw new Error('initdb, pg_ctl and postgres are not in one directory: reinstall Postgres');
+  return dir;
+}
+
+function redisBinary(): string {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/bin', '/usr/local/bin'])) {
+    const path = join(dir, 'redis-server');
+    if (dir !== '' && existsSync(path)) return path;
+  }
+  throw new Error('redis-server not found on PATH: run `npm run toolchain` to install the Redis package');
+}
+
+/*
+ * Postgres refuses to run as root. When the tests run as root (containers, CI), the server runs as
+ * the `postgres` system user that the Debian package creates, and owns its data directory.
+ */
+interface RunAs {
+  readonly prefix: string[];
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+function postgresRunAs(): RunAs {
+  if (process.getuid?.() !== 0) return { prefix: [] };
+  const entry = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find((fields) => fields[0] === 'postgres');
+  if (entry === undefined) {
+    throw new Error('running as root, but there is no `postgres` user to run Postgres as: run `npm run toolchain`');
+  }
+  return { prefix: ['runuser', '-u', 'postgres', '--'], uid: Number(entry[2]), gid: Number(entry[3]) };
+}
+
+/** A command line that runs as the user Postgres runs as (itself when not root). */
+export function asPostgresUser(command: readonly string[]): string[] {
+  return [...postgresRunAs().prefix, ...command];
+}
+
+/** Changes the owner of paths to the user Postgres runs as (when running as root). */
+export function chownToPostgres(...paths: string[]): void {
+  const runAs = postgresRunAs();
+  if (runAs.uid === undefined) return;
+  for (const path of paths) chownSync(path, runAs.uid, runAs.gid ?? runAs.uid);
+}
+
+function run(runAs: RunAs, command: string, args: string[], env?: Readonly<Record<string, string>>): void {
+  const [bin, ...rest] = [...runAs.prefix, command, ...args];
+  const result = spawnSync(bin!, rest, {
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: env === undefined ? process.env : { ...process.env, ...env },
+  });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}): ${result.stderr || result.stdout}`);
+  }
+}
+
+async function waitForPort(port: number, timeoutSeconds: number, what: string, logFile?: string): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const log = logFile !== undefined && existsSync(logFile) ? `\n${readFileSync(logFile, 'utf8').slice(-2000)}` : '';
+  throw new Error(`${what} did not accept connections on 127.0.0.1:${port} within ${timeoutSeconds}s${log}`);
+}
+
+const cleanups = new Set<() => void>();
+let exitHookInstalled = false;
+function onExit(cleanup: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => cleanups.forEach((c) => c()));
+  }
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+/** Starts a throwaway Postgres cluster (user `postgres`, trust auth, loopback only). */
+export async function startPostgres(options: PostgresOptions = {}): Promise<LocalPostgres> {
+  const binDir = postgresBinDir();
+  const runAs = postgresRunAs();
+  const root = mkdtempSync(join(tmpdir(), 'rf-postgres-'));
+  const dataDir = join(root, 'data');
+  if (runAs.uid !== undefined) chownSync(root, runAs.uid, runAs.gid ?? runAs.uid);
+  run(runAs, join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  return launchPostgres(binDir, runAs, root, dataDir, options, options.keepData === true ? [] : [root]);
+}
+
+/**
+ * Starts Postgres on an existing data directory, e.g. one a restore wrote, in archive recovery by
+ * default. The data directory is kept on `stop()`; the caller owns it.
+ */
+export async function startRestoredPostgres(
+  dataDir: string,
+  options: RestoredPostgresOptions = {},
+): Promise<LocalPostgres> {
+  const binDir = postgresBinDir();
+  const runAs = postgresRunAs();
+  const root = mkdtempSync(join(tmpdir(), 'rf-postgres-run-'));
+  if (runAs.uid !== undefined) chownSync(root, runAs.uid, runAs.gid ?? runAs.uid);
+  if (options.recovery ?? true) {
+    writeFileSync(join(dataDir, 'recovery.signal'), '');
+    chownToPostgres(join(dataDir, 'recovery.signal'));
+  }
+  return launchPostgres(binDir, runAs, root, dataDir, options, [root]);
+}
+
+/** postgresql.auto.conf syntax: single quotes doubled inside a quoted value. */
+const confLine = (name: string, value: string) => `${name} = '${value.replace(/'/g, "''")}'\n`;
+
+async function launchPostgres(
+  binDir: string,
+  runAs: RunAs,
+  root: string,
+  dataDir: string,
+  options: PostgresOptions,
+  /** Removed on stop: the socket and log directory, and the data directory unless it is kept. */
+  ownedDirs: readonly string[],
+): Promise<LocalPostgres> {
+  const logFile = join(root, 'postgres.log');
+  const port = options.port ?? (await freePort());
+  const durable = options.fsync === true;
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    fsync: durable ? 'on' : 'off',
+    synchronous_commit: durable ? 'on' : 'off',
+    full_page_writes: durable ? 'on' : 'off',
+    max_connections: '200',
+    ...options.settings,
+  };
+  // Later lines win, so settings given here override what a restored data directory carries.
+  appendFileSync(
+    join(dataDir, 'postgresql.auto.conf'),
+    Object.entries(settings)
+      .map(([k, v]) => confLine(k, v))
+      .join(''),
+  );
+  const startTimeout = options.startTimeoutSeconds ?? 30;
+  const pgCtl = join(binDir, 'pg_ctl');
+  run(
+    runAs,
+    pgCtl,
+    ['-D', dataDir, '-l', logFile, '-o', `-p ${port} -k ${root}`, '-w', '-t', String(Math.max(60, startTimeout)), 'start'],
+    options.env,
+  );
+
+  let stopped = false;
+  const removeOwned = () => ownedDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  const stopSync = (): void => {
+    if (stopped) return;
+    stopped = true;
+    const [bin, ...rest] = [...runAs.prefix, pgCtl, '-D', dataDir, '-m', 'immediate', '-w', 'stop'];
+    spawnSync(bin!, rest, { timeout: 30_000 });
+    removeOwned();
+  };
+  const forget = onExit(stopSync);
+  await waitForPort(port, startTimeout, 'Postgres', logFile);
+
+  const stopWith = async (mode: 'fast' | 'immediate', deleteData: boolean): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    forget();
+    const [bin, ...rest] = [...runAs.prefix, pgCtl, '-D', dataDir, '-m', mode, '-w', '-t', '30', 'stop'];
+    await new Promise<void>((resolve) => spawn(bin!, rest, { stdio: 'ignore' }).once('exit', () => resolve()));
+    if (deleteData) rmSync(dataDir, { recursive: true, force: true });
+    removeOwned();
+  };
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    port,
+    dataDir,
+    async createDatabase(name: string): Promise<string> {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name))
+        throw new Error(`database name must match [a-z_][a-z0-9_]* (got ${name})`);
+      run(runAs, join(binDir, 'psql'), [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-c',
+        `CREATE DATABASE ${name}`,
+      ]);
+      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    stop: () => stopWith('fast', false),
+    destroy: () => stopWith('immediate', true),
+  };
+}
+
+/** Starts a throwaway redis-server without persistence, bound to 127.0.0.1. */
+export async function startRedis(options: RedisOptions = {}): Promise<LocalService> {
+  const binary = redisBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'rf-redis-'));
+  const port = options.port ?? (await freePort());
+  const child: ChildProcess = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  let stopped = false;
+  const forget = onExit(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  try {
+    await Promise.race([
+      waitForPort(port, options.startTimeoutSeconds ?? 15, 'redis-server'),
+      exited.then(() => {
+        throw new Error(`redis-server exited at start: ${output}`);
+      }),
+    ]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    forget();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      forget();
+      child.kill('SIGTERM');
+      const killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killTimer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LocalObjectStore {
+  /** `http://127.0.0.1:<port>`, for `--endpoint-url` and S3 clients. */
+  readonly endpoint: string;
+  /** Root credentials, random per start; pass them through the environment, never on a command line or a log. */
+  readonly accessKey: string;
+  readonly secretKey: string;
+  /** A bucket that exists from the start. */
+  readonly bucket: string;
+  /** The directory the gateway stores objects in (`<dir>/<bucket>/<key>`). */
+  readonly dataDir: string;
+  /** Stops the gateway and removes its directory; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export interface ObjectStoreOptions {
+  /** @default 'ringforge-local-backups' */
+  readonly bucket?: string;
+  /** Port on 127.0.0.1. @default - a free port */
+  readonly port?: number;
+  /** Seconds to wait for the gateway to accept connections. @default 15 */
+  readonly startTimeoutSeconds?: number;
+}
+
+/**
+ * Starts versitygw, an S3-compatible gateway, over a temporary directory on loopback. The posix
+ * backend serves every top-level directory as a bucket, so the bucket is created as one.
+ */
+export async function startObjectStore(options: ObjectStoreOptions = {}): Promise<LocalObjectStore> {
+  const binary = tool('versitygw');
+  const bucket = options.bucket ?? 'ringforge-local-backups';
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new Error(`bucket must be an S3 bucket name (got ${bucket})`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'rf-objects-'));
+  mkdirSync(join(dataDir, bucket));
+  const port = options.port ?? (await freePort());
+  const accessKey = `RF${randomBytes(9).toString('hex').toUpperCase()}`;
+  const secretKey = randomBytes(30).toString('base64url');
+  const child: ChildProcess = spawn(binary, ['--port', `127.0.0.1:${port}`, 'posix', '--nometa', dataDir], {
+    // Keys through the environment: a command line is visible to every user in `ps`.
+    env: { ...process.env, ROOT_ACCESS_KEY_ID: accessKey, ROOT_SECRET_ACCESS_KEY: secretKey },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const forget = onExit(() => {
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  try {
+    await Promise.race([
+      waitForPort(port, options.startTimeoutSeconds ?? 15, 'versitygw'),
+      exited.then(() => {
+        throw new Error(`versitygw exited at start: ${output}`);
+      }),
+    ]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    forget();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  let stopped = false;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    accessKey,
+    secretKey,
+    bucket,
+    dataDir,
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      forget();
+      child.kill('SIGTERM');
+      const killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killTimer);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

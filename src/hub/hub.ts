@@ -1,0 +1,141 @@
+import type { AddressInfo } from 'node:net';
+import type { Bus } from './bus/bus.ts';
+import { createMemoryBus } from './bus/memory-bus.ts';
+import { createRedisBus } from './bus/redis-bus.ts';
+import { describeUrl, type HubConfig } from './config.ts';
+import type { Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { openDatabase } from './db/open.ts';
+import { createHttpServer } from './http/server.ts';
+import type { Logger } from './log.ts';
+import { HubMetrics } from './metrics.ts';
+import { migrations } from './migrations/index.ts';
+import { Presence } from './presence/presence.ts';
+import { createRedisPresenceStore } from './presence/redis-store.ts';
+import { createMemoryPresenceStore, type PresenceStore } from './presence/store.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { Accounts } from './services/accounts.ts';
+import { pruneIdempotencyKeys } from './services/idempotency.ts';
+import { Memory } from './services/memory.ts';
+import { Messages } from './services/messages.ts';
+import type { Services } from './services/services.ts';
+import { Tasks } from './services/tasks.ts';
+import { AgentGateway } from './ws/server.ts';
+
+const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+const HOUSEKEEPING_INTERVAL_MS = 60_000;
+
+export interface Hub {
+  readonly services: Services;
+  /** The port actually bound (useful with HUB_PORT=0). */
+  readonly port: number;
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  /** Agents connected to this replica. */
+  connections(): number;
+  /** Graceful shutdown: not ready, refuse connections, drain sessions, flush, close. Idempotent. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export function describeMode(config: HubConfig): string {
+  if (config.mode === 'embedded') {
+    return `hub starting in embedded mode: PGlite database in ${config.dataDir} and an in-process bus (one replica only; set DATABASE_URL and REDIS_URL for server mode)`;
+  }
+  return `hub starting in server mode: Postgres at ${describeUrl(config.databaseUrl!)}, Redis at ${describeUrl(config.redisUrl!)}`;
+}
+
+async function openBus(config: HubConfig, log: Logger): Promise<{ bus: Bus; store: PresenceStore }> {
+  if (config.redisUrl === undefined) return { bus: createMemoryBus(log), store: createMemoryPresenceStore() };
+  const bus = await createRedisBus(config.redisUrl, log);
+  return { bus, store: createRedisPresenceStore(bus.commands, config.presenceTtlMs) };
+}
+
+export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
+  log.info({ mode: config.mode }, describeMode(config));
+  const metrics = new HubMetrics(config.replicaId);
+  const db: Database = await openDatabase(config, log);
+  if (config.migrateOnStart) {
+    const report = await migrate(db, migrations);
+    log.info({ applied: report.applied, schemaVersion: report.current }, 'database schema is current');
+  }
+  const { bus, store } = await openBus(config, log);
+  const presence = new Presence(store, bus, config.presenceTtlMs, log);
+  const services: Services = {
+    config,
+    log,
+    metrics,
+    db,
+    bus,
+    presence,
+    accounts: new Accounts(db),
+    messages: new Messages(db, bus),
+    memory: new Memory(db),
+    tasks: new Tasks(
+      db,
+      bus,
+      presence,
+      { timeoutMs: config.taskTimeoutMs, maxAttempts: config.taskMaxAttempts },
+      metrics,
+      log,
+    ),
+    rateLimiter: new RateLimiter(config.rateLimits),
+  };
+
+  let draining = false;
+  const server = createHttpServer(services, { draining: () => draining });
+  const gateway = new AgentGateway(server, services);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweeper = setInterval(() => {
+    sweeping = sweeping
+      .then(() => services.tasks.sweep())
+      .catch((error: unknown) => log.warn({ err: error }, 'task sweep failed'));
+  }, config.sweepIntervalMs);
+  const housekeeping = setInterval(() => {
+    services.rateLimiter.prune();
+    pruneIdempotencyKeys(db, IDEMPOTENCY_RETENTION_MS).catch((error: unknown) =>
+      log.warn({ err: error }, 'pruning idempotency keys failed'),
+    );
+  }, HOUSEKEEPING_INTERVAL_MS);
+
+  log.info({ port, host: config.host }, `hub listening on http://${config.host}:${port} (WebSocket path /ws)`);
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      const deadline = Date.now() + config.shutdownGraceMs;
+      draining = true;
+      log.info({ reason, connections: gateway.connections }, 'hub draining: not ready, refusing new connections');
+      gateway.refuseNewConnections();
+      await new Promise((resolve) => setTimeout(resolve, Math.min(config.drainDelayMs, config.shutdownGraceMs / 2)));
+      await gateway.drain();
+      await gateway.closeAll(deadline);
+      clearInterval(sweeper);
+      clearInterval(housekeeping);
+      await sweeping;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await bus.close();
+      await db.close();
+      log.info({ reason }, 'hub stopped');
+    })();
+    return stopping;
+  };
+
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return {
+    services,
+    port,
+    httpUrl: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}/ws`,
+    connections: () => gateway.connections,
+    shutdown,
+  };
+}

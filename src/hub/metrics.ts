@@ -1,0 +1,55 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The hub's Prometheus metrics, one registry per hub so several hubs can share a process in tests. */
+export class HubMetrics {
+  readonly registry = new Registry();
+
+  /** The HorizontalPodAutoscaler scales on this gauge. */
+  readonly connectedAgents = new Gauge({
+    name: 'hub_connected_agents',
+    help: 'Agents with an authenticated WebSocket session on this replica',
+    registers: [this.registry],
+  });
+  readonly messages = new Counter({
+    name: 'hub_messages_total',
+    help: 'Messages accepted, by kind (dm, broadcast)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly dmDeliveries = new Counter({
+    name: 'hub_dm_deliveries_total',
+    help: 'Direct messages written to recipient sockets on this replica (redeliveries included)',
+    registers: [this.registry],
+  });
+  readonly tasks = new Counter({
+    name: 'hub_tasks_total',
+    help: 'Task lifecycle events, by event (submitted, assigned, claimed, completed, failed, timed_out)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+  readonly requestDuration = new Histogram({
+    name: 'hub_request_duration_seconds',
+    help: 'Time to answer an agent request, by request type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'hub_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route and status code',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly protocolErrors = new Counter({
+    name: 'hub_protocol_errors_total',
+    help: 'Error replies to agents, by error code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(replicaId: string) {
+    this.registry.setDefaultLabels({ replica: replicaId });
+    collectDefaultMetrics({ register: this.registry, prefix: 'hub_' });
+  }
+}

@@ -1,0 +1,180 @@
+import type { Database } from '../db/database.ts';
+import { newId } from '../ids.ts';
+import { HubError, notFound } from '../protocol/errors.ts';
+import { generateApiKey, hashApiKey, hashesEqual, looksLikeApiKey } from './api-keys.ts';
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+export interface Fleet {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+export interface AgentRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly fleetId: string;
+  readonly name: string;
+  readonly capabilities: string[];
+  readonly tags: string[];
+  readonly lastSeenAt: string;
+}
+export interface KeyScope {
+  readonly keyId: string;
+  readonly tenantId: string;
+  readonly fleetId: string;
+}
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+function uniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
+
+/** Tenants, fleets, API keys and agent records: the admin API's data and agent authentication. */
+export class Accounts {
+  constructor(private readonly db: Database) {}
+
+  async createTenant(name: string): Promise<Tenant> {
+    try {
+      const [row] = await this.db.query<{ id: string; name: string; created_at: Date }>(
+        'INSERT INTO tenants (id, name) VALUES ($1, $2) RETURNING id, name, created_at',
+        [newId('ten'), name],
+      );
+      return { id: row!.id, name: row!.name, createdAt: iso(row!.created_at) };
+    } catch (error) {
+      if (uniqueViolation(error)) throw new HubError('conflict', `a tenant named ${JSON.stringify(name)} exists`);
+      throw error;
+    }
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    const rows = await this.db.query<{ id: string; name: string; created_at: Date }>(
+      'SELECT id, name, created_at FROM tenants ORDER BY created_at, id',
+    );
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: iso(r.created_at) }));
+  }
+
+  async requireTenant(tenantId: string): Promise<void> {
+    const rows = await this.db.query('SELECT 1 FROM tenants WHERE id = $1', [tenantId]);
+    if (rows.length === 0) throw notFound(`tenant ${tenantId}`);
+  }
+
+  async createFleet(tenantId: string, name: string): Promise<Fleet> {
+    await this.requireTenant(tenantId);
+    try {
+      const [row] = await this.db.query<{ id: string; name: string; created_at: Date }>(
+        'INSERT INTO fleets (id, tenant_id, name) VALUES ($1, $2, $3) RETURNING id, name, created_at',
+        [newId('flt'), tenantId, name],
+      );
+      return { id: row!.id, tenantId, name: row!.name, createdAt: iso(row!.created_at) };
+    } catch (error) {
+      if (uniqueViolation(error))
+        throw new HubError('conflict', `tenant ${tenantId} has a fleet named ${JSON.stringify(name)}`);
+      throw error;
+    }
+  }
+
+  async listFleets(tenantId: string): Promise<Fleet[]> {
+    await this.requireTenant(tenantId);
+    const rows = await this.db.query<{ id: string; name: string; created_at: Date }>(
+      'SELECT id, name, created_at FROM fleets WHERE tenant_id = $1 ORDER BY created_at, id',
+      [tenantId],
+    );
+    return rows.map((r) => ({ id: r.id, tenantId, name: r.name, createdAt: iso(r.created_at) }));
+  }
+
+  /** A fleet of this tenant; a fleet of another tenant is reported exactly like a missing one. */
+  async requireFleet(tenantId: string, fleetId: string): Promise<void> {
+    const rows = await this.db.query('SELECT 1 FROM fleets WHERE id = $1 AND tenant_id = $2', [fleetId, tenantId]);
+    if (rows.length === 0) throw notFound(`fleet ${fleetId} of tenant ${tenantId}`);
+  }
+
+  /** Creates a key and returns it in clear text, the only time it is ever available. */
+  async createApiKey(tenantId: string, fleetId: string, label: string): Promise<{ id: string; key: string }> {
+    await this.requireFleet(tenantId, fleetId);
+    const key = generateApiKey();
+    const id = newId('key');
+    await this.db.query('INSERT INTO api_keys (id, tenant_id, fleet_id, key_hash, label) VALUES ($1, $2, $3, $4, $5)', [
+      id,
+      tenantId,
+      fleetId,
+      hashApiKey(key),
+      label,
+    ]);
+    return { id, key };
+  }
+
+  async revokeApiKey(tenantId: string, keyId: string): Promise<void> {
+    const rows = await this.db.query(
+      'UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND tenant_id = $2 RETURNING id',
+      [keyId, tenantId],
+    );
+    if (rows.length === 0) throw notFound(`API key ${keyId} of tenant ${tenantId}`);
+  }
+
+  /** The tenant and fleet an API key grants, or `unauthorized` with the same message for every failure. */
+  async authenticate(apiKey: string): Promise<KeyScope> {
+    const denied = new HubError('unauthorized', 'the API key is unknown, malformed or revoked');
+    if (!looksLikeApiKey(apiKey)) throw denied;
+    const hash = hashApiKey(apiKey);
+    const [row] = await this.db.query<{ id: string; tenant_id: string; fleet_id: string; key_hash: Uint8Array }>(
+      'SELECT id, tenant_id, fleet_id, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+      [hash],
+    );
+    if (row === undefined || !hashesEqual(Buffer.from(row.key_hash), hash)) throw denied;
+    return { keyId: row.id, tenantId: row.tenant_id, fleetId: row.fleet_id };
+  }
+
+  /** Finds or creates the agent named `name` in the fleet; an agent's identity is its name within its fleet. */
+  async upsertAgent(
+    scope: KeyScope,
+    name: string,
+    capabilities: readonly string[],
+    tags: readonly string[],
+  ): Promise<{ id: string; dmSeq: number; ackedSeq: number }> {
+    const [row] = await this.db.query<{ id: string; dm_seq: string | number; acked_seq: string | number }>(
+      `INSERT INTO agents (id, tenant_id, fleet_id, name, capabilities, tags) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (fleet_id, name) DO UPDATE
+         SET capabilities = EXCLUDED.capabilities, tags = EXCLUDED.tags, last_seen_at = now()
+       RETURNING id, dm_seq, acked_seq`,
+      [newId('ag'), scope.tenantId, scope.fleetId, name, JSON.stringify(capabilities), JSON.stringify(tags)],
+    );
+    return { id: row!.id, dmSeq: Number(row!.dm_seq), ackedSeq: Number(row!.acked_seq) };
+  }
+
+  async touchAgents(agentIds: readonly string[]): Promise<void> {
+    if (agentIds.length === 0) return;
+    await this.db.query('UPDATE agents SET last_seen_at = now() WHERE id = ANY($1::text[])', [agentIds]);
+  }
+
+  async listAgents(tenantId: string, fleetId?: string): Promise<AgentRecord[]> {
+    if (fleetId === undefined) await this.requireTenant(tenantId);
+    else await this.requireFleet(tenantId, fleetId);
+    const rows = await this.db.query<{
+      id: string;
+      fleet_id: string;
+      name: string;
+      capabilities: string;
+      tags: string;
+      last_seen_at: Date;
+    }>(
+      `SELECT id, fleet_id, name, capabilities, tags, last_seen_at FROM agents
+       WHERE tenant_id = $1 AND ($2::text IS NULL OR fleet_id = $2) ORDER BY fleet_id, name`,
+      [tenantId, fleetId ?? null],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId,
+      fleetId: r.fleet_id,
+      name: r.name,
+      capabilities: JSON.parse(r.capabilities) as string[],
+      tags: JSON.parse(r.tags) as string[],
+      lastSeenAt: iso(r.last_seen_at),
+    }));
+  }
+}

@@ -1,0 +1,73 @@
+import type { DirectMessage, Messages } from '../services/messages.ts';
+
+const BATCH = 200;
+const BUFFER_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Sends one session its direct messages strictly in sequence order. A live notification that is the
+ * next expected message is sent at once; anything else (a gap, a notification overtaken by another
+ * replica's, the backlog after connecting) is read from the table. The client deduplicates by seq.
+ */
+export class DmDelivery {
+  private pumping = false;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly agentId: string,
+    private sentSeq: number,
+    private readonly messages: Messages,
+    private readonly send: (message: DirectMessage) => void,
+    private readonly bufferedBytes: () => number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  notify(message: DirectMessage): void {
+    if (this.stopped || message.seq <= this.sentSeq) return;
+    if (!this.pumping && message.seq === this.sentSeq + 1) {
+      this.sentSeq = message.seq;
+      this.send(message);
+      return;
+    }
+    void this.pump();
+  }
+
+  /** Reads and sends everything after the last sent seq; concurrent calls fold into one more pass. */
+  async pump(): Promise<void> {
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        for (let pass = 0; pass < 10_000 && !this.stopped; pass++) {
+          const batch = await this.messages.after(this.agentId, this.sentSeq, BATCH);
+          for (const message of batch) {
+            if (this.stopped || message.seq !== this.sentSeq + 1) break;
+            this.sentSeq = message.seq;
+            this.send(message);
+          }
+          if (batch.length < BATCH) break;
+          await this.waitForSocket();
+        }
+      } while (this.again && !this.stopped);
+    } catch (error) {
+      this.onError(error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /* A slow reader must not make the hub buffer its whole backlog in memory. */
+  private async waitForSocket(): Promise<void> {
+    for (let i = 0; i < 600 && !this.stopped && this.bufferedBytes() > BUFFER_HIGH_WATER_BYTES; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { LIMITS } from '../protocol/limits.ts';
+import type { Services } from '../services/services.ts';
+import { SessionRegistry } from './registry.ts';
+import { Session } from './session.ts';
+
+export const WS_PATH = '/ws';
+
+/**
+ * Frames up to twice the protocol limit are read and answered with a `frame_too_large` error that
+ * names the rule; anything larger is cut off by the socket layer (close code 1009) before it is buffered.
+ */
+const HARD_FRAME_CAP_BYTES = 2 * LIMITS.frameBytes;
+
+export class AgentGateway {
+  readonly registry: SessionRegistry;
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: HARD_FRAME_CAP_BYTES,
+    perMessageDeflate: false,
+  });
+  private readonly sessions = new Set<Session>();
+  private accepting = true;
+  private readonly pinger: NodeJS.Timeout;
+  private readonly refresher: NodeJS.Timeout;
+
+  constructor(
+    server: Server,
+    private readonly services: Services,
+  ) {
+    this.registry = new SessionRegistry(services);
+    server.on('upgrade', (request, socket, head) => this.upgrade(request, socket, head));
+    this.pinger = setInterval(() => this.pingAll(), services.config.wsPingIntervalMs);
+    // Presence entries expire unless refreshed; a third of the TTL leaves room for two missed refreshes.
+    this.refresher = setInterval(() => void this.refreshPresence(), Math.floor(services.config.presenceTtlMs / 3));
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /** New WebSocket upgrades are answered 503 from now on. */
+  refuseNewConnections(): void {
+    this.accepting = false;
+  }
+
+  /** Refuses new connections, then drains every session (answers in-flight requests, closes with 1012). */
+  async drain(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.pinger);
+    clearInterval(this.refresher);
+    await Promise.all([...this.sessions].map((session) => session.drain()));
+  }
+
+  /** Waits until every socket has closed, or terminates the stragglers when the deadline passes. */
+  async closeAll(deadline: number): Promise<void> {
+    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const session of this.sessions) session.terminate();
+    this.wss.close();
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = new URL(request.url ?? '/', 'http://hub').pathname;
+    if (path !== WS_PATH || !this.accepting) {
+      const status = path !== WS_PATH ? '404 Not Found' : '503 Service Unavailable';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const session = new Session(ws, this.services, this.registry);
+      this.sessions.add(session);
+      ws.once('close', () => this.sessions.delete(session));
+    });
+  }
+
+  private pingAll(): void {
+    for (const session of this.sessions) {
+      if (!session.alive) session.terminate();
+      else session.ping();
+    }
+  }
+
+  private async refreshPresence(): Promise<void> {
+    const sessions = this.registry.sessions();
+    try {
+      await Promise.all(sessions.map((s) => this.services.presence.refresh(s.identity.fleetId, s.presenceEntry())));
+      await this.services.accounts.touchAgents(sessions.map((s) => s.identity.agentId));
+    } catch (error) {
+      this.services.log.warn({ err: error }, 'presence refresh failed');
+    }
+  }
+}

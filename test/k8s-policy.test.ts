@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { checkK8sPolicy, IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION, RULES } from '../charts/policy/k8s-policy.ts';
+import { compliantCluster } from './fixtures/k8s/cluster.ts';
+
+const find = (objects: any[], kind: string, name: string) =>
+  objects.find((o) => o.kind === kind && o.metadata.name === name);
+const web = (objects: any[]) => find(objects, 'Deployment', 'web');
+const webContainer = (objects: any[]) => web(objects).spec.template.spec.containers[0];
+const webPod = (objects: any[]) => web(objects).spec.template.spec;
+
+/** One way to break each rule, applied to an otherwise compliant cluster. */
+const VIOLATIONS: Record<(typeof RULES)[number], (objects: any[]) => void> = {
+  runAsRootAllowed: (o) => {
+    webContainer(o).securityContext.runAsNonRoot = false;
+  },
+  'container-security-context-user-group-id': (o) => {
+    webContainer(o).securityContext.runAsUser = 1000;
+  },
+  privilegeEscalationAllowed: (o) => {
+    delete webContainer(o).securityContext.allowPrivilegeEscalation;
+  },
+  'container-security-context-privileged': (o) => {
+    delete webContainer(o).securityContext.privileged;
+  },
+  'container-security-context-readonlyrootfilesystem': (o) => {
+    webContainer(o).securityContext.readOnlyRootFilesystem = false;
+  },
+  dangerousCapabilities: (o) => {
+    webContainer(o).securityContext.capabilities.add = ['NET_ADMIN'];
+  },
+  linuxHardening: (o) => {
+    webContainer(o).securityContext.seccompProfile = { type: 'Unconfined' };
+  },
+  hostNetworkSet: (o) => {
+    webPod(o).hostPID = true;
+  },
+  hostPortSet: (o) => {
+    webContainer(o).ports[0].hostPort = 8080;
+  },
+  hostPathSet: (o) => {
+    webPod(o).volumes.push({ name: 'docker', hostPath: { path: '/var/run/docker.sock' } });
+  },
+  'container-resources': (o) => {
+    delete webContainer(o).resources.limits.memory;
+  },
+  'container-ephemeral-storage-request-and-limit': (o) => {
+    delete webContainer(o).resources.requests['ephemeral-storage'];
+  },
+  'pod-probes': (o) => {
+    delete webContainer(o).readinessProbe;
+  },
+  'container-image-tag': (o) => {
+    Object.assign(webContainer(o), { image: 'registry.example/web:latest', imagePullPolicy: 'Always' });
+  },
+  'container-image-pull-policy': (o) => {
+    Object.assign(webContainer(o), { image: 'registry.example/web:1.2.3', imagePullPolicy: 'IfNotPresent' });
+  },
+  automountServiceAccountToken: (o) => {
+    delete webPod(o).automountServiceAccountToken;
+  },
+  CKV_K8S_21: (o) => {
+    find(o, 'ConfigMap', 'web').metadata.namespace = 'default';
+  },
+  sensitiveContainerEnvVar: (o) => {
+    webContainer(o).env.push({ name: 'DB_PASSWORD', value: 'hunter2hunter2' });
+  },
+  'deployment-has-poddisruptionbudget': (o) => {
+    o.splice(o.indexOf(find(o, 'PodDisruptionBudget', 'web')), 1);
+  },
+  'deployment-has-host-podantiaffinity': (o) => {
+    delete webPod(o).topologySpreadConstraints;
+  },
+  'horizontalpodautoscaler-has-target': (o) => {
+    web(o).spec.replicas = 3;
+  },
+  'pod-networkpolicy': (o) => {
+    o.splice(o.indexOf(find(o, 'NetworkPolicy', 'default-deny')), 1);
+  },
+  'networkpolicy-targets-pod': (o) => {
+    find(o, 'NetworkPolicy', 'db').spec.podSelector.matchLabels = { 'app.kubernetes.io/name': 'gone' };
+  },
+  'service-targets-pod': (o) => {
+    find(o, 'Service', 'web').spec.selector = { 'app.kubernetes.io/name': 'wbe' };
+  },
+  'service-type': (o) => {
+    find(o, 'Service', 'web').spec.type = 'NodePort';
+  },
+  'ingress-targets-service': (o) => {
+    find(o, 'Ingress', 'web').spec.rules[0].http.paths[0].backend.service.name = 'missing';
+  },
+  tlsSettingsMissing: (o) => {
+    delete find(o, 'Ingress', 'web').spec.tls;
+  },
+  'deployment-pod-selector-labels-match-template-metadata-labels': (o) => {
+    web(o).spec.selector.matchLabels = { 'app.kubernetes.io/name': 'other' };
+  },
+  'statefulset-has-servicename': (o) => {
+    find(o, 'StatefulSet', 'db').spec.serviceName = 'db';
+  },
+  priorityClassNotSet: (o) => {
+    delete webPod(o).priorityClassName;
+  },
+};
+
+describe('Kubernetes policy checklist', () => {
+  test('the compliant fixture passes every rule', () => {
+    assert.deepEqual(checkK8sPolicy(compliantCluster()), []);
+  });
+
+  test('covers every row of POLICY.md (26 rows, 30 rule ids)', () => {
+    assert.equal(RULES.length, 30);
+    assert.deepEqual(Object.keys(VIOLATIONS).sort(), [...RULES].sort());
+  });
+
+  for (const [rule, breakIt] of Object.entries(VIOLATIONS)) {
+    test(`rejects a cluster that breaks ${rule}`, () => {
+      // given
+      const objects = compliantCluster();
+      breakIt(objects);
+      // when
+      const rules = checkK8sPolicy(objects).map((v) => v.rule);
+      // then
+      assert.ok(rules.includes(rule), `expected ${rule}, got ${JSON.stringify(rules)}`);
+    });
+  }
+
+  test('a PDB that allows no disruption fails', () => {
+    const objects = compliantCluster();
+    find(objects, 'PodDisruptionBudget', 'db').spec.minAvailable = 2;
+    const found = checkK8sPolicy(objects).filter((v) => v.rule === 'deployment-has-poddisruptionbudget');
+    assert.deepEqual(
+      found.map((v) => `${v.kind}/${v.name}`),
+      ['PodDisruptionBudget/db'],
+    );
+  });
+
+  test('a PDB minAvailable above the HPA minReplicas fails', () => {
+    const objects = compliantCluster();
+    find(objects, 'PodDisruptionBudget', 'web').spec = {
+      minAvailable: 3,
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'web' } },
+    };
+    assert.ok(
+      checkK8sPolicy(objects).some(
+        (v) => v.rule === 'horizontalpodautoscaler-has-target' && v.kind === 'PodDisruptionBudget',
+      ),
+    );
+  });
+
+  test('a literal Secret in the output fails', () => {
+    const objects = compliantCluster();
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's', namespace: 'app' },
+      stringData: { k: 'v' },
+    });
+    assert.ok(checkK8sPolicy(objects).some((v) => v.rule === 'sensitiveContainerEnvVar' && v.kind === 'Secret'));
+  });
+
+  test('an exemption with a reason silences only the named rule', () => {
+    // given
+    const objects = compliantCluster();
+    delete webPod(objects).priorityClassName;
+    delete webContainer(objects).readinessProbe;
+    web(objects).metadata.annotations = {
+      [IGNORE_ANNOTATION]: 'priorityClassNotSet',
+      [IGNORE_REASON_ANNOTATION]: 'best-effort batch workload',
+    };
+    // when
+    const rules = checkK8sPolicy(objects).map((v) => v.rule);
+    // then
+    assert.deepEqual(rules, ['pod-probes']);
+  });
+
+  test('an exemption without a reason is itself a violation and exempts nothing', () => {
+    const objects = compliantCluster();
+    delete webPod(objects).priorityClassName;
+    web(objects).metadata.annotations = { [IGNORE_ANNOTATION]: 'priorityClassNotSet' };
+    const rules = checkK8sPolicy(objects).map((v) => v.rule);
+    assert.deepEqual(rules.sort(), ['exemption-without-reason', 'priorityClassNotSet']);
+  });
+});

@@ -1,0 +1,432 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { APP_OF_APPS, filesOf, renderK8s, type Manifest, type RenderedApp } from '../charts/render.ts';
+import { cnpgSchedule } from '../constructs/k8s/postgres.ts';
+import { loadEnvironment, loadHetznerEnvironments, type HetznerEnvironment } from '../environments/index.ts';
+import { K8sSchemaValidator } from '../scripts/lib/k8s-schemas.ts';
+import { repoRoot } from '../scripts/lib/tools.ts';
+import { gitopsPath } from '../stacks/infra/k3s.ts';
+
+const rendered = renderK8s(loadHetznerEnvironments());
+const staging = loadEnvironment('staging') as HetznerEnvironment;
+const prod = loadEnvironment('prod') as HetznerEnvironment;
+
+const app = (dir: string): RenderedApp => {
+  const found = rendered.find((r) => r.dir === dir);
+  assert.ok(found, `no rendered app at ${dir}`);
+  return found;
+};
+const one = (dir: string, kind: string, name?: string): any => {
+  const found = app(dir).objects.filter((o) => o.kind === kind && (!name || o.metadata.name === name));
+  assert.equal(found.length, 1, `one ${kind} ${name ?? ''} in ${dir}`);
+  return found[0];
+};
+const applications = (cluster: string): any[] => app(cluster).objects as any[];
+const wave = (a: any) => Number(a.metadata.annotations['argocd.argoproj.io/sync-wave']);
+
+describe('which clusters get manifests', () => {
+  test('staging (tier 2) and each prod region (tier 3) at the bootstrap root paths; dev (tier 0) none', () => {
+    const clusters = [...new Set(rendered.map((r) => r.cluster))];
+    assert.deepEqual(clusters, [
+      gitopsPath('staging', 'nbg1', 1),
+      gitopsPath('prod', 'fsn1', 2),
+      gitopsPath('prod', 'hel1', 2),
+    ]);
+    assert.deepEqual(clusters, ['dist/k8s/staging', 'dist/k8s/prod/fsn1', 'dist/k8s/prod/hel1']);
+  });
+
+  test("a cluster's top folder holds only the app-of-apps: child Applications in argocd", () => {
+    for (const r of rendered.filter((x) => x.app === APP_OF_APPS)) {
+      assert.deepEqual(Object.keys(filesOf(r)), [`${r.cluster}/${APP_OF_APPS}.yaml`]);
+      for (const o of r.objects) {
+        assert.equal(o.kind, 'Application');
+        assert.equal(o.metadata.namespace, 'argocd');
+      }
+    }
+  });
+});
+
+describe('hub workload (staging)', () => {
+  const dir = 'dist/k8s/staging/hub';
+  const deployment = one(dir, 'Deployment', 'hub');
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0];
+
+  test('image by digest; the Deployment leaves replicas to the HPA', () => {
+    assert.equal(container.image, `${staging.hub.image.repository}@${staging.hub.image.digest}`);
+    assert.equal(deployment.spec.replicas, undefined);
+    const hpa = one(dir, 'HorizontalPodAutoscaler', 'hub');
+    assert.equal(hpa.spec.minReplicas, staging.hub.replicas.min);
+    assert.equal(hpa.spec.maxReplicas, staging.hub.replicas.max);
+    assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'hub' });
+  });
+
+  test('HPA scales on CPU, memory and hub_connected_agents with the plan behaviour', () => {
+    const hpa = one(dir, 'HorizontalPodAutoscaler', 'hub');
+    const pods = hpa.spec.metrics.find((m: any) => m.type === 'Pods').pods;
+    assert.equal(pods.metric.name, 'hub_connected_agents');
+    assert.equal(pods.target.averageValue, staging.hub.targetConnectionsPerReplica);
+    assert.deepEqual(
+      hpa.spec.metrics.filter((m: any) => m.type === 'Resource').map((m: any) => m.resource.name),
+      ['cpu', 'memory'],
+    );
+    assert.equal(hpa.spec.behavior.scaleUp.stabilizationWindowSeconds, 180);
+    assert.deepEqual(hpa.spec.behavior.scaleUp.policies, [{ type: 'Pods', value: 2, periodSeconds: 300 }]);
+    assert.equal(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds, 600);
+    assert.deepEqual(hpa.spec.behavior.scaleDown.policies, [{ type: 'Pods', value: 1, periodSeconds: 300 }]);
+  });
+
+  test('probes on /api/health and /api/ready at the hub port', () => {
+    assert.equal(container.livenessProbe.httpGet.path, '/api/health');
+    assert.equal(container.readinessProbe.httpGet.path, '/api/ready');
+    assert.equal(container.readinessProbe.httpGet.port, staging.hub.port);
+  });
+
+  test('restricted security context, dedicated service account without a token', () => {
+    assert.deepEqual(container.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsGroup: 10001,
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    assert.equal(pod.serviceAccountName, 'hub');
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(one(dir, 'ServiceAccount', 'hub').automountServiceAccountToken, false);
+    assert.deepEqual(
+      container.volumeMounts.find((m: any) => m.mountPath === '/tmp'),
+      { mountPath: '/tmp', name: 'tmp' },
+    );
+  });
+
+  test('rolling updates keep capacity; the pod outlives its preStop pause and drain', () => {
+    assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0);
+    const preStop = container.lifecycle.preStop.sleep.seconds;
+    assert.ok(preStop > 0);
+    assert.ok(pod.terminationGracePeriodSeconds > staging.hub.drainSeconds + preStop);
+    assert.equal(pod.topologySpreadConstraints[0].topologyKey, 'kubernetes.io/hostname');
+  });
+
+  test('configuration from the ConfigMap; secrets only by secretKeyRef', () => {
+    const config = one(dir, 'ConfigMap', 'hub').data;
+    assert.deepEqual(config, {
+      HUB_DATA_DIR: '/tmp/hub-data',
+      HUB_HOST: '0.0.0.0',
+      HUB_PORT: String(staging.hub.port),
+      HUB_SHUTDOWN_GRACE_MS: String(staging.hub.drainSeconds * 1000),
+    });
+    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e]));
+    assert.deepEqual(env.DATABASE_URL.valueFrom.secretKeyRef, { name: 'pg-app', key: 'uri' });
+    assert.deepEqual(env.REDIS_URL.valueFrom.secretKeyRef, { name: 'hub-redis', key: 'url' });
+    assert.deepEqual(env.HUB_ADMIN_TOKEN.valueFrom.secretKeyRef, { name: 'hub-admin', key: 'token' });
+    assert.ok(container.env.every((e: any) => e.value === undefined));
+  });
+
+  test('PDB allows one disruption and never blocks the HPA minimum', () => {
+    const pdb = one(dir, 'PodDisruptionBudget', 'hub');
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.ok(one(dir, 'HorizontalPodAutoscaler', 'hub').spec.minReplicas - pdb.spec.maxUnavailable >= 1);
+  });
+
+  test('Ingress for the hub host with TLS and WebSocket-friendly timeouts', () => {
+    const ingress = one(dir, 'Ingress', 'hub');
+    assert.equal(ingress.spec.rules[0].host, staging.dns.hubHostname);
+    assert.deepEqual(ingress.spec.tls, [{ hosts: [staging.dns.hubHostname], secretName: 'hub-tls' }]);
+    assert.ok(Number(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 3600);
+  });
+});
+
+describe('network policies', () => {
+  const policy = (dir: string, name: string) => one(dir, 'NetworkPolicy', name).spec;
+
+  test('each namespace denies everything by default, allows DNS, and enforces Pod Security restricted', () => {
+    for (const ns of ['ringforge', 'ringforge-data']) {
+      const deny = app('dist/k8s/staging/base').objects.find(
+        (o: any) => o.kind === 'NetworkPolicy' && o.metadata.name === 'default-deny' && o.metadata.namespace === ns,
+      ) as any;
+      assert.deepEqual(deny.spec, { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+      const namespace = one('dist/k8s/staging/base', 'Namespace', ns);
+      assert.equal(namespace.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+    }
+  });
+
+  test('the hub accepts only the ingress controller and Prometheus, and reaches only the data services', () => {
+    const hub = policy('dist/k8s/staging/hub', 'hub');
+    assert.deepEqual(
+      hub.ingress[0].from.map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']),
+      ['ingress-nginx', 'monitoring'],
+    );
+    assert.deepEqual(
+      hub.egress.map((e: any) => e.ports[0].port),
+      [5432, 6379, 4222],
+    );
+  });
+
+  test('Postgres admits the hub on 5432 and Prometheus on its metrics port only', () => {
+    const pg = policy('dist/k8s/staging/postgres', 'postgres');
+    const fromHub = pg.ingress.find(
+      (r: any) => r.from[0].namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] === 'ringforge',
+    );
+    assert.deepEqual(fromHub.ports, [{ protocol: 'TCP', port: 5432 }]);
+    const fromPrometheus = pg.ingress.find(
+      (r: any) => r.from[0].namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] === 'monitoring',
+    );
+    assert.deepEqual(fromPrometheus.ports, [{ protocol: 'TCP', port: 9187 }]);
+  });
+});
+
+describe('CloudNativePG', () => {
+  test('primary: two instances on different nodes, Hetzner volumes, limits, Barman Cloud plugin', () => {
+    const cluster = one('dist/k8s/staging/postgres', 'Cluster', 'pg');
+    assert.ok(cluster.spec.instances >= 2);
+    assert.equal(cluster.spec.affinity.podAntiAffinityType, 'required');
+    assert.equal(cluster.spec.storage.storageClass, 'hcloud-volumes');
+    assert.ok(cluster.spec.resources.limits.memory);
+    assert.deepEqual(cluster.spec.plugins, [
+      { name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'pg-backups' } },
+    ]);
+    assert.equal(cluster.spec.backup, undefined, 'no deprecated in-tree barmanObjectStore');
+    assert.deepEqual(cluster.spec.bootstrap, { initdb: { database: 'hub', owner: 'hub' } });
+    assert.ok(one('dist/k8s/staging/postgres', 'PodMonitor', 'pg'));
+  });
+
+  test('archive_timeout is derived from the RPO: half of it, within the configured bound', () => {
+    for (const [env, dir] of [
+      [staging, 'dist/k8s/staging/postgres'],
+      [prod, 'dist/k8s/prod/fsn1/postgres'],
+    ] as const) {
+      const expected = Math.min(Math.floor(env.drill.rpoSeconds / 2), env.backup.archiveTimeoutSeconds);
+      assert.equal(one(dir, 'Cluster', 'pg').spec.postgresql.parameters.archive_timeout, `${expected}s`);
+      assert.ok(expected < env.drill.rpoSeconds);
+    }
+  });
+
+  test('object store, retention and a six-field backup schedule', () => {
+    const store = one('dist/k8s/staging/postgres', 'ObjectStore', 'pg-backups');
+    assert.equal(store.spec.retentionPolicy, `${staging.backup.retentionDays}d`);
+    assert.equal(store.spec.configuration.destinationPath, `s3://${staging.backup.bucket}/staging/nbg1`);
+    assert.equal(store.spec.configuration.endpointURL, staging.backup.endpoint);
+    assert.deepEqual(store.spec.configuration.s3Credentials.accessKeyId, {
+      name: 'pg-backup-s3',
+      key: 'ACCESS_KEY_ID',
+    });
+    const schedule = one('dist/k8s/staging/postgres', 'ScheduledBackup', 'pg-daily');
+    assert.equal(schedule.spec.schedule, `0 ${staging.backup.schedule}`);
+    assert.equal(schedule.spec.method, 'plugin');
+    assert.deepEqual(schedule.spec.pluginConfiguration, { name: 'barman-cloud.cloudnative-pg.io' });
+    assert.throws(() => cnpgSchedule('0 3 * *'), /five-field cron \(got "0 3 \* \*"\)/);
+  });
+
+  test("prod's secondary region runs a replica cluster that bootstraps from the primary's object store", () => {
+    const primary = one('dist/k8s/prod/fsn1/postgres', 'Cluster', 'pg');
+    assert.equal(primary.spec.replica, undefined);
+    const replica = one('dist/k8s/prod/hel1/postgres', 'Cluster', 'pg');
+    assert.deepEqual(replica.spec.replica, { enabled: true, source: 'origin' });
+    assert.deepEqual(replica.spec.bootstrap, { recovery: { source: 'origin' } });
+    assert.deepEqual(replica.spec.externalClusters, [
+      {
+        name: 'origin',
+        plugin: {
+          name: 'barman-cloud.cloudnative-pg.io',
+          parameters: { barmanObjectName: 'pg-origin', serverName: 'pg' },
+        },
+      },
+    ]);
+    const origin = one('dist/k8s/prod/hel1/postgres', 'ObjectStore', 'pg-origin');
+    const primaryStore = one('dist/k8s/prod/fsn1/postgres', 'ObjectStore', 'pg-backups');
+    assert.equal(origin.spec.configuration.destinationPath, primaryStore.spec.configuration.destinationPath);
+    assert.notEqual(
+      one('dist/k8s/prod/hel1/postgres', 'ObjectStore', 'pg-backups').spec.configuration.destinationPath,
+      primaryStore.spec.configuration.destinationPath,
+      'the replica never archives into the primary folder',
+    );
+  });
+});
+
+describe('data services and observability', () => {
+  test('Valkey and NATS: replicated, persistent, with PDB, probes and limits', () => {
+    for (const [name, replicas] of [
+      ['valkey', 2],
+      ['nats', 3],
+    ] as const) {
+      const sts = one(`dist/k8s/staging/${name}`, 'StatefulSet', name);
+      assert.equal(sts.spec.replicas, replicas);
+      assert.equal(sts.spec.volumeClaimTemplates[0].spec.storageClassName, 'hcloud-volumes');
+      const c = sts.spec.template.spec.containers[0];
+      assert.ok(c.readinessProbe && c.livenessProbe && c.resources.limits.memory);
+      assert.equal(one(`dist/k8s/staging/${name}`, 'PodDisruptionBudget', name).spec.maxUnavailable, 1);
+      assert.ok(one(`dist/k8s/staging/${name}`, 'NetworkPolicy', name));
+    }
+  });
+
+  test('the PrometheusRule carries the six alerts of the plan', () => {
+    const rule = one('dist/k8s/staging/observability', 'PrometheusRule', 'ringforge');
+    assert.deepEqual(
+      rule.spec.groups[0].rules.map((r: any) => r.alert),
+      [
+        'RingforgeHubDown',
+        'RingforgePostgresConnectionsHigh',
+        'RingforgeRedisMemoryHigh',
+        'RingforgeAuthFailureSpike',
+        'RingforgeTaskTimeoutRateHigh',
+        'RingforgeErrorRateHigh',
+      ],
+    );
+    const dashboard = one('dist/k8s/staging/observability', 'ConfigMap', 'ringforge-dashboard');
+    assert.equal(dashboard.metadata.labels.grafana_dashboard, '1');
+    assert.equal(JSON.parse(dashboard.data['ringforge-hub.json']).uid, 'ringforge-hub');
+  });
+});
+
+describe('GitOps', () => {
+  test('child Applications sync in waves: operators, then data, then the hub', () => {
+    const apps = Object.fromEntries(applications('dist/k8s/staging').map((a) => [a.metadata.name, wave(a)]));
+    for (const operator of [
+      'cert-manager',
+      'cloudnative-pg',
+      'barman-cloud',
+      'kube-prometheus-stack',
+      'ingress-nginx',
+    ]) {
+      assert.ok(apps[operator]! < apps.base!, `${operator} before namespaces`);
+    }
+    assert.ok(apps['cert-manager']! < apps['barman-cloud']! && apps['cloudnative-pg']! < apps['barman-cloud']!);
+    assert.ok(apps.base! < apps.postgres! && apps.postgres! < apps.hub!);
+    assert.equal(apps.valkey, apps.postgres);
+    assert.ok(apps.hub! <= apps.observability!);
+  });
+
+  test('automated sync with prune and self-heal; ignoreDifferences for HPA-managed replicas', () => {
+    for (const a of applications('dist/k8s/prod/fsn1')) {
+      assert.deepEqual(a.spec.syncPolicy.automated, { prune: true, selfHeal: true });
+    }
+    const hub = applications('dist/k8s/staging').find((a) => a.metadata.name === 'hub');
+    assert.deepEqual(hub.spec.ignoreDifferences, [
+      { group: 'apps', kind: 'Deployment', name: 'hub', namespace: 'ringforge', jsonPointers: ['/spec/replicas'] },
+    ]);
+    assert.ok(hub.spec.syncPolicy.syncOptions.includes('RespectIgnoreDifferences=true'));
+  });
+
+  test('repo URL and revision come from the environment', () => {
+    for (const [env, cluster] of [
+      [staging, 'dist/k8s/staging'],
+      [prod, 'dist/k8s/prod/hel1'],
+    ] as const) {
+      const hub = applications(cluster).find((a) => a.metadata.name === 'hub');
+      assert.equal(hub.spec.source.repoURL, env.gitops.repoUrl);
+      assert.equal(hub.spec.source.targetRevision, env.gitops.revision);
+    }
+  });
+
+  test('operators are pinned Helm charts; the ingress adopts the Terraform load balancer', () => {
+    for (const a of applications('dist/k8s/prod/hel1').filter((x) => x.spec.source.chart)) {
+      assert.match(a.spec.source.targetRevision, /^v?\d+\.\d+\.\d+$/, a.metadata.name);
+    }
+    const ingress = applications('dist/k8s/prod/hel1').find((a) => a.metadata.name === 'ingress-nginx');
+    const annotations = ingress.spec.source.helm.valuesObject.controller.service.annotations;
+    assert.equal(annotations['load-balancer.hetzner.cloud/name'], 'prod-hel1-ingress');
+    assert.equal(annotations['load-balancer.hetzner.cloud/location'], 'hel1');
+    const stagingIngress = applications('dist/k8s/staging').find((a) => a.metadata.name === 'ingress-nginx');
+    assert.equal(
+      stagingIngress.spec.source.helm.valuesObject.controller.service.annotations['load-balancer.hetzner.cloud/name'],
+      'staging-ingress',
+    );
+  });
+
+  test('every Application path exists in the synthesized output and in the committed dist/', () => {
+    const files = Object.assign({}, ...rendered.map(filesOf)) as Record<string, string>;
+    const paths = rendered
+      .filter((r) => r.app === APP_OF_APPS)
+      .flatMap((r) => r.objects.map((a: any) => a.spec.source.path))
+      .filter(Boolean);
+    assert.equal(paths.length, 18);
+    for (const path of paths) {
+      assert.ok(
+        Object.keys(files).some((f) => f.startsWith(`${path}/`)),
+        `${path} is synthesized`,
+      );
+      assert.ok(
+        existsSync(join(repoRoot, path)) && readdirSync(join(repoRoot, path)).length > 0,
+        `${path} is committed`,
+      );
+    }
+  });
+});
+
+describe('schema validation', () => {
+  let validator: K8sSchemaValidator;
+  before(() => {
+    validator = new K8sSchemaValidator();
+  });
+
+  const committed = (): Manifest[] => {
+    const dir = join(repoRoot, 'dist', 'k8s');
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.yaml'))
+      .flatMap((e) =>
+        parseAllDocuments(readFileSync(join(e.parentPath, e.name), 'utf8')).map((d) => d.toJS() as Manifest),
+      );
+  };
+
+  test('every object in dist/k8s validates against its schema, custom resources included', async () => {
+    const objects = committed();
+    assert.equal(
+      objects.length,
+      rendered.reduce((n, r) => n + r.objects.length, 0),
+    );
+    assert.ok(objects.some((o) => o.kind === 'Cluster') && objects.some((o) => o.kind === 'Application'));
+    assert.deepEqual(await validator.validate(objects), []);
+  });
+
+  const deployment = () => structuredClone(one('dist/k8s/staging/hub', 'Deployment', 'hub'));
+  const cluster = () => structuredClone(one('dist/k8s/staging/postgres', 'Cluster', 'pg'));
+  const application = () => structuredClone(applications('dist/k8s/staging').find((a) => a.metadata.name === 'hub'));
+
+  test('rejects an unknown field in a core kind', async () => {
+    const d = deployment();
+    d.spec.replicaz = 3;
+    assert.deepEqual(
+      (await validator.validate([d])).map((v) => v.message),
+      ['/spec: unknown field "replicaz"'],
+    );
+  });
+
+  test('rejects a wrong type in a core kind', async () => {
+    const d = deployment();
+    d.spec.template.spec.containers[0].ports[0].containerPort = '8080';
+    assert.ok((await validator.validate([d])).some((v) => v.message.includes('/containerPort')));
+  });
+
+  test('rejects an unknown field and a wrong type in a CloudNativePG Cluster', async () => {
+    const unknown = cluster();
+    unknown.spec.instancez = 3;
+    const wrongType = cluster();
+    wrongType.spec.instances = 'two';
+    const found = (await validator.validate([unknown, wrongType])).map((v) => v.message);
+    assert.deepEqual(found, ['/spec: unknown field "instancez"', '/spec/instances: must be integer']);
+  });
+
+  test('rejects an unknown field in an ArgoCD Application and a nested one in a ServiceMonitor', async () => {
+    const a = application();
+    a.spec.source.pathz = 'x';
+    const monitor = structuredClone(one('dist/k8s/staging/observability', 'ServiceMonitor', 'hub'));
+    monitor.spec.endpoints[0].intervall = '15s';
+    const found = (await validator.validate([a, monitor])).map((v) => `${v.kind} ${v.message}`);
+    assert.deepEqual(found, [
+      'Application /spec/source: unknown field "pathz"',
+      'ServiceMonitor /spec/endpoints/0: unknown field "intervall"',
+    ]);
+  });
+
+  test('an object whose kind has no schema is a failure, never skipped', async () => {
+    const found = await validator.validate([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]);
+    assert.equal(found.length, 1);
+    assert.match(found[0]!.message, /no schema for example\.com\/v1\/Widget/);
+  });
+});

@@ -291,6 +291,11 @@ describe('tier 2 (staging)', () => {
       docs.map((d) => `${d.kind}/${d.metadata.name}`),
       ['HelmChart/hcloud-ccm', 'HelmChart/hcloud-csi', 'HelmChart/argo-cd', 'Application/root'],
     );
+    const argo = parse(docs[2].spec.valuesContent);
+    assert.match(
+      argo.configs.cm['resource.customizations.health.argoproj.io_Application'],
+      /obj\.status\.health\.status/,
+    );
     const root = docs[3];
     assert.equal(root.spec.source.path, 'dist/k8s/staging');
     assert.equal(root.spec.source.repoURL, env.gitops.repoUrl);

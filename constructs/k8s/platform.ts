@@ -3,8 +3,9 @@ import { AppSource, ArgoApplication } from './argocd.ts';
 
 /**
  * Helm charts of the operators tiers 2-3 run, pinned to exact versions. Bumping one is a reviewed
- * commit; ArgoCD never picks a newer chart by itself. The hcloud charts match the versions the k3s
- * bootstrap installs, so ArgoCD adopts those releases without a change.
+ * commit; ArgoCD never picks a newer chart by itself. The hcloud cloud-controller-manager and CSI
+ * driver are not here: nodes cannot schedule pods (ArgoCD's included) before the CCM runs, so the
+ * k3s bootstrap installs and owns them (constructs/hetzner/roles/k3s.ts).
  */
 export const PLATFORM_CHARTS = {
   certManager: { repoUrl: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.19.1' },
@@ -15,8 +16,6 @@ export const PLATFORM_CHARTS = {
     chart: 'kube-prometheus-stack',
     version: '79.5.0',
   },
-  hcloudCcm: { repoUrl: 'https://charts.hetzner.cloud', chart: 'hcloud-cloud-controller-manager', version: '1.21.0' },
-  hcloudCsi: { repoUrl: 'https://charts.hetzner.cloud', chart: 'hcloud-csi', version: '2.11.0' },
   ingressNginx: { repoUrl: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.13.3' },
 } as const;
 
@@ -45,8 +44,6 @@ export interface PlatformOperatorsProps {
   readonly loadBalancerName: string;
   /** Hetzner location of the cluster. */
   readonly location: string;
-  /** Pod CIDR the hcloud CCM routes through the private network. @default '10.244.0.0/16' */
-  readonly clusterCidr?: string;
   /** Days Prometheus keeps samples. @default 15 */
   readonly prometheusRetentionDays?: number;
   /** @default 'hcloud-volumes' */
@@ -79,13 +76,6 @@ export class PlatformOperators extends Construct {
     this.applications = [
       app('cert-manager', PLATFORM_CHARTS.certManager, PLATFORM_NAMESPACES.certManager, SYNC_WAVES.foundation, {
         crds: { enabled: true },
-      }),
-      app('hcloud-ccm', PLATFORM_CHARTS.hcloudCcm, PLATFORM_NAMESPACES.kubeSystem, SYNC_WAVES.foundation, {
-        // Reads the `hcloud` Secret (token, network) that the secrets runbook creates.
-        networking: { enabled: true, clusterCIDR: props.clusterCidr ?? '10.244.0.0/16' },
-      }),
-      app('hcloud-csi', PLATFORM_CHARTS.hcloudCsi, PLATFORM_NAMESPACES.kubeSystem, SYNC_WAVES.foundation, {
-        storageClasses: [{ name: storageClass, defaultStorageClass: true, reclaimPolicy: 'Retain' }],
       }),
       app(
         'kube-prometheus-stack',

@@ -31,6 +31,14 @@ export interface K3sControlPlaneProps extends K3sNodeProps {
   readonly gitops: { readonly repoUrl: string; readonly revision: string; readonly path: string };
 }
 
+const APPLICATION_HEALTH = `hs = { status = "Progressing", message = "" }
+if obj.status ~= nil and obj.status.health ~= nil then
+  hs.status = obj.status.health.status
+  if obj.status.health.message ~= nil then hs.message = obj.status.health.message end
+end
+return hs
+`;
+
 const install = (role: 'server' | 'agent', args: readonly string[]) => [
   'sh',
   '-c',
@@ -102,7 +110,11 @@ export function k3sControlPlaneCloudConfig(p: K3sControlPlaneProps): CloudConfig
     helmChart('hcloud-csi', 'https://charts.hetzner.cloud', 'hcloud-csi', K3S_BOOTSTRAP.hcloudCsiChart, 'kube-system', {
       storageClasses: [{ name: 'hcloud-volumes', defaultStorageClass: true, reclaimPolicy: 'Retain' }],
     }),
-    helmChart('argo-cd', 'https://argoproj.github.io/argo-helm', 'argo-cd', K3S_BOOTSTRAP.argoCdChart, 'argocd', {}),
+    helmChart('argo-cd', 'https://argoproj.github.io/argo-helm', 'argo-cd', K3S_BOOTSTRAP.argoCdChart, 'argocd', {
+      // ArgoCD reports no health for Applications by default, so an app-of-apps would not wait
+      // for one sync wave's Applications to be healthy before the next: operators before data.
+      configs: { cm: { 'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH } },
+    }),
     {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Application',

@@ -68,9 +68,6 @@ go_build terraform-provider-cloudflare github.com/cloudflare/terraform-provider-
   "$CLOUDFLARE_PROVIDER_PSEUDO_VERSION" . "$bin/terraform-provider-cloudflare-$CLOUDFLARE_PROVIDER_VERSION"
 mirror_provider cloudflare cloudflare "$CLOUDFLARE_PROVIDER_VERSION" "$bin/terraform-provider-cloudflare-$CLOUDFLARE_PROVIDER_VERSION"
 
-go_build kubeconform github.com/yannh/kubeconform "v$KUBECONFORM_VERSION" ./cmd/kubeconform "$bin/kubeconform-$KUBECONFORM_VERSION"
-ln -sf "kubeconform-$KUBECONFORM_VERSION" "$bin/kubeconform"
-
 go_build versitygw github.com/versity/versitygw "v$VERSITYGW_VERSION" ./cmd/versitygw "$bin/versitygw-$VERSITYGW_VERSION"
 ln -sf "versitygw-$VERSITYGW_VERSION" "$bin/versitygw"
 

@@ -94,7 +94,6 @@ export class ServerGroup extends Construct {
           name: `${name}-${type}`,
           type,
           location: props.location,
-          assigneeType: 'server',
           autoDelete: false,
           deleteProtection: protect,
           labels: props.labels,

@@ -47,9 +47,9 @@ describe('tofu validate with the real providers', () => {
       server.flavour = 'large';
     });
     assert.equal(result.valid, false);
-    const error = result.diagnostics.find((d) => d.summary === 'Unsupported argument');
+    const error = result.diagnostics.find((d) => d.summary === 'Extraneous JSON object property');
     assert.ok(error, JSON.stringify(result.diagnostics));
-    assert.match(error.detail ?? '', /"flavour"/);
+    assert.match(error.detail ?? '', /No argument or block type is named "flavour"/);
   });
 
   test('an attribute the Cloudflare provider does not know fails, naming it', async () => {
@@ -58,9 +58,9 @@ describe('tofu validate with the real providers', () => {
       record.orange_cloud = true;
     });
     assert.equal(result.valid, false);
-    const error = result.diagnostics.find((d) => d.summary === 'Unsupported argument');
+    const error = result.diagnostics.find((d) => d.summary === 'Extraneous JSON object property');
     assert.ok(error, JSON.stringify(result.diagnostics));
-    assert.match(error.detail ?? '', /"orange_cloud"/);
+    assert.match(error.detail ?? '', /No argument or block type is named "orange_cloud"/);
   });
 
   test('a wrongly typed value fails', async () => {

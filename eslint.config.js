@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.gen/', 'node_modules/', 'reports/', 'cdktf.out/'] },
+  { ignores: ['dist/', '.gen/', 'node_modules/', 'reports/', 'cdktf.out/', 'build/', '.hub-data/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

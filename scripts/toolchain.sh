@@ -88,4 +88,12 @@ else
   say "apt: $DEBIAN_PACKAGES: installed"
 fi
 
-say "ready in $tools (tofu $("$bin/tofu" version | head -1 | cut -d' ' -f2))"
+# Rootful podman: its configuration, the API service for testcontainers, and the local images.
+if [[ $(id -u) -eq 0 ]]; then
+  bash "$here/containers/podman-setup.sh" || fail "podman setup"
+  bash "$here/../images/build.sh" || fail "local container images"
+else
+  say "containers: skipped (rootful podman needs root); tests use the Debian servers"
+fi
+
+say "ready in $tools ($(TF_CLI_CONFIG_FILE="$tools/tofurc" "$bin/tofu" version | head -1))"

@@ -20,6 +20,7 @@ import {
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { servicesPath, startPostgresContainer, startRedisContainer } from './container-services.ts';
 import { tool } from './tools.ts';
 
 export interface LocalService {
@@ -35,11 +36,18 @@ export interface LocalPostgres extends LocalService {
   readonly dataDir: string;
   /** Creates a database and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** The server's log, when it runs on this machine. */
+  readonly logFile?: string;
   /**
    * Stops the server at once, as a crash would (no shutdown checkpoint), and deletes its data
    * directory: the restore drill's disaster.
    */
   destroy(): Promise<void>;
+  /** Restarts with more settings (e.g. `wal_level`, which needs a restart) and, optionally, a new environment. */
+  restart(change: {
+    settings?: Readonly<Record<string, string>>;
+    env?: Readonly<Record<string, string>>;
+  }): Promise<void>;
 }
 
 export interface PostgresOptions {
@@ -56,6 +64,12 @@ export interface PostgresOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Leave the data directory behind on `stop()` (drills inspect it). @default false */
   readonly keepData?: boolean;
+  /**
+   * Run the Debian binaries on this machine even when a container runtime answers, for servers whose
+   * commands (an archive_command calling barman-cloud) or data directory must be the host's.
+   * @default false
+   */
+  readonly onHost?: boolean;
   /** Seconds to wait for the server to accept connections. @default 30 */
   readonly startTimeoutSeconds?: number;
 }
@@ -194,6 +208,10 @@ function onExit(cleanup: () => void): () => void {
 
 /** Starts a throwaway Postgres cluster (user `postgres`, trust auth, loopback only). */
 export async function startPostgres(options: PostgresOptions = {}): Promise<LocalPostgres> {
+  // Containers through testcontainers when a runtime answers (scripts/lib/container-services.ts).
+  if (options.onHost !== true && options.keepData !== true && (await servicesPath()) === 'containers') {
+    return startPostgresContainer(options);
+  }
   const binDir = postgresBinDir();
   const runAs = postgresRunAs();
   const root = mkdtempSync(join(tmpdir(), 'rf-postgres-'));
@@ -234,6 +252,7 @@ async function launchPostgres(
   /** Removed on stop: the socket and log directory, and the data directory unless it is kept. */
   ownedDirs: readonly string[],
 ): Promise<LocalPostgres> {
+  console.log(`postgres: Debian binaries ${binDir}`);
   const logFile = join(root, 'postgres.log');
   const port = options.port ?? (await freePort());
   const durable = options.fsync === true;
@@ -246,20 +265,34 @@ async function launchPostgres(
     ...options.settings,
   };
   // Later lines win, so settings given here override what a restored data directory carries.
-  appendFileSync(
-    join(dataDir, 'postgresql.auto.conf'),
-    Object.entries(settings)
-      .map(([k, v]) => confLine(k, v))
-      .join(''),
-  );
+  const writeSettings = (values: Readonly<Record<string, string>>) =>
+    appendFileSync(
+      join(dataDir, 'postgresql.auto.conf'),
+      Object.entries(values)
+        .map(([k, v]) => confLine(k, v))
+        .join(''),
+    );
+  writeSettings(settings);
   const startTimeout = options.startTimeoutSeconds ?? 30;
   const pgCtl = join(binDir, 'pg_ctl');
-  run(
-    runAs,
-    pgCtl,
-    ['-D', dataDir, '-l', logFile, '-o', `-p ${port} -k ${root}`, '-w', '-t', String(Math.max(60, startTimeout)), 'start'],
-    options.env,
-  );
+  const pgCtlArgs = (action: 'start' | 'restart') => [
+    '-D',
+    dataDir,
+    '-l',
+    logFile,
+    '-o',
+    `-p ${port} -k ${root}`,
+    '-w',
+    '-t',
+    String(Math.max(60, startTimeout)),
+    action,
+  ];
+  try {
+    run(runAs, pgCtl, pgCtlArgs('start'), options.env);
+  } catch (error) {
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : '';
+    throw new Error(`${(error as Error).message}\n--- postgres log ---\n${log}`);
+  }
 
   let stopped = false;
   const removeOwned = () => ownedDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
@@ -287,6 +320,7 @@ async function launchPostgres(
     url,
     port,
     dataDir,
+    logFile,
     async createDatabase(name: string): Promise<string> {
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name))
         throw new Error(`database name must match [a-z_][a-z0-9_]* (got ${name})`);
@@ -304,12 +338,19 @@ async function launchPostgres(
     },
     stop: () => stopWith('fast', false),
     destroy: () => stopWith('immediate', true),
+    async restart(change): Promise<void> {
+      if (change.settings !== undefined) writeSettings(change.settings);
+      run(runAs, pgCtl, pgCtlArgs('restart'), change.env ?? options.env);
+      await waitForPort(port, startTimeout, 'Postgres', logFile);
+    },
   };
 }
 
 /** Starts a throwaway redis-server without persistence, bound to 127.0.0.1. */
 export async function startRedis(options: RedisOptions = {}): Promise<LocalService> {
+  if ((await servicesPath()) === 'containers') return startRedisContainer(options);
   const binary = redisBinary();
+  console.log(`redis: Debian binaries ${binary}`);
   const dir = mkdtempSync(join(tmpdir(), 'rf-redis-'));
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
@@ -386,13 +427,14 @@ export interface ObjectStoreOptions {
 export async function startObjectStore(options: ObjectStoreOptions = {}): Promise<LocalObjectStore> {
   const binary = tool('versitygw');
   const bucket = options.bucket ?? 'ringforge-local-backups';
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new Error(`bucket must be an S3 bucket name (got ${bucket})`);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new Error(`bucket must be an S3 bucket name (got ${bucket})`);
   const dataDir = mkdtempSync(join(tmpdir(), 'rf-objects-'));
   mkdirSync(join(dataDir, bucket));
   const port = options.port ?? (await freePort());
   const accessKey = `RF${randomBytes(9).toString('hex').toUpperCase()}`;
   const secretKey = randomBytes(30).toString('base64url');
-  const child: ChildProcess = spawn(binary, ['--port', `127.0.0.1:${port}`, 'posix', '--nometa', dataDir], {
+  const child: ChildProcess = spawn(binary, ['--port', `127.0.0.1:${port}`, 'posix', dataDir], {
     // Keys through the environment: a command line is visible to every user in `ps`.
     env: { ...process.env, ROOT_ACCESS_KEY_ID: accessKey, ROOT_SECRET_ACCESS_KEY: secretKey },
     stdio: ['ignore', 'pipe', 'pipe'],

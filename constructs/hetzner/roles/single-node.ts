@@ -128,7 +128,8 @@ export function renderCompose(p: SingleNodeProps): string {
     },
     secrets: { 'postgres-password': { file: '/etc/ringforge/secrets/postgres-password' } },
   };
-  return stringify(compose, { lineWidth: 0 });
+  // YAML 1.1 quotes yes/no, which older compose implementations would read as booleans.
+  return stringify(compose, { lineWidth: 0, version: '1.1' });
 }
 
 /** nginx in front of the hub: TLS with the origin certificate, WebSocket upgrades, long idle times. */

@@ -1,0 +1,359 @@
+/*
+ * `npm run containers:check`: the hub image and the tier 0 stack, run for real under podman.
+ *   1. builds src/hub/Dockerfile against the local Node 20 base and reports its size;
+ *   2. runs it with a read-only root filesystem as uid 10001 beside Postgres and Valkey containers,
+ *      and probes /api/health, /api/ready and a WebSocket round trip;
+ *   3. starts tier 0's rendered compose file (dist/compose/<env>/) with podman-compose, substituted
+ *      only as scripts/containers/compose-local.ts says, and probes the hub through the TLS proxy.
+ * Everything it starts is removed at the end, also on failure. Writes reports/containers/.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { freePort } from '../lib/local-services.ts';
+import { writeReport } from '../lib/report.ts';
+import { repoRoot } from '../lib/tools.ts';
+import { localizeCompose, type Substitution } from './compose-local.ts';
+import { buildHubImage, type HubImage } from './hub-image.ts';
+import { imageSizeBytes, localImages, podman, podmanEnv, requirePodman, run, waitFor } from './podman.ts';
+import type { ProbeResult } from './probe.ts';
+
+const ENV = process.env.RINGFORGE_COMPOSE_ENV ?? 'dev';
+const PROJECT = `rfcheck${process.pid}`;
+/** The official postgres and valkey images run as uid 999; cloud-init prepares their directories for it. */
+const DATA_OWNER = 999;
+
+const say = (line: string) => console.log(`[containers] ${line}`);
+const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
+const secret = () => randomBytes(24).toString('hex');
+
+function runProbe(base: string, adminToken: string, caFile?: string): ProbeResult {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/containers/probe.ts'), base], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 150_000,
+    env: {
+      ...process.env,
+      HUB_ADMIN_TOKEN: adminToken,
+      ...(caFile === undefined ? {} : { NODE_EXTRA_CA_CERTS: caFile }),
+    },
+  });
+  if (result.status !== 0) throw new Error(`probe of ${base} failed: ${result.stderr || result.error?.message}`);
+  return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as ProbeResult;
+}
+
+/** The last lines a container wrote, stdout and stderr interleaved. */
+function logsOf(container: string): string {
+  const logs = spawnSync('podman', ['logs', '--tail', '15', container], {
+    env: podmanEnv(),
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  return `${logs.stdout}${logs.stderr}`.slice(-3000);
+}
+
+const execSucceeds = (container: string, command: readonly string[]): boolean =>
+  spawnSync('podman', ['exec', container, ...command], { env: podmanEnv(), timeout: 10_000 }).status === 0;
+
+interface ImageCheck {
+  readonly user: string;
+  readonly readOnlyRootfs: boolean;
+  readonly appWritable: boolean;
+  readonly probe: ProbeResult;
+}
+
+/** The hub image beside Postgres and Valkey containers on a network of its own. */
+async function checkHubContainer(image: HubImage, removers: (() => void)[]): Promise<ImageCheck> {
+  const network = `${PROJECT}-net`;
+  const password = secret();
+  const adminToken = secret();
+  podman(['network', 'create', network]);
+  removers.push(() => podman(['network', 'rm', '-f', network]));
+  const start = (name: string, args: readonly string[]) => {
+    removers.push(() => podman(['rm', '-f', '-t', '5', name], 60));
+    podman(['run', '-d', '--name', name, `--network=${network}`, ...args]);
+  };
+  start(`${PROJECT}-postgres`, [
+    '-e',
+    'POSTGRES_DB=ringforge',
+    '-e',
+    'POSTGRES_USER=ringforge',
+    '-e',
+    `POSTGRES_PASSWORD=${password}`,
+    localImages.postgres,
+  ]);
+  start(`${PROJECT}-valkey`, [localImages.valkey, '--save', '', '--appendonly', 'no', '--protected-mode', 'no']);
+  await waitFor('postgres container: pg_isready', 90, () =>
+    execSucceeds(`${PROJECT}-postgres`, ['pg_isready', '-h', '127.0.0.1', '-U', 'ringforge', '-d', 'ringforge']),
+  );
+  await waitFor('valkey container: valkey-cli ping', 30, () =>
+    execSucceeds(`${PROJECT}-valkey`, ['valkey-cli', 'ping']),
+  );
+
+  const port = await freePort();
+  const hub = `${PROJECT}-hub`;
+  start(hub, [
+    '--read-only',
+    '--user=10001:10001',
+    '--tmpfs=/tmp',
+    '--cap-drop=ALL',
+    '--security-opt=no-new-privileges',
+    `--publish=127.0.0.1:${port}:8080`,
+    '-e',
+    `DATABASE_URL=postgres://ringforge:${password}@${PROJECT}-postgres:5432/ringforge`,
+    '-e',
+    `REDIS_URL=redis://${PROJECT}-valkey:6379`,
+    '-e',
+    `HUB_ADMIN_TOKEN=${adminToken}`,
+    image.ref,
+  ]);
+  const probe = runProbe(`http://127.0.0.1:${port}`, adminToken);
+  const user = podman(['exec', hub, 'id', '-u']);
+  const readOnlyRootfs = podman(['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', hub]) === 'true';
+  const appWritable = execSucceeds(hub, ['node', '-e', "require('fs').writeFileSync('/app/probe', '')"]);
+  if (user !== '10001') throw new Error(`hub container runs as uid ${user}, expected 10001`);
+  if (!readOnlyRootfs) throw new Error('hub container root filesystem is not read-only');
+  if (appWritable) throw new Error('hub container could write to /app');
+  return { user, readOnlyRootfs, appWritable, probe };
+}
+
+interface StackCheck {
+  readonly composeFile: string;
+  readonly substitutions: readonly Substitution[];
+  readonly upSeconds: number;
+  readonly httpRedirect: string;
+  readonly probe: ProbeResult;
+  readonly services: Record<string, string>;
+}
+
+/** Tier 0's compose file under podman-compose, checked through the TLS proxy on loopback. */
+async function checkStack(image: HubImage, removers: (() => void)[]): Promise<StackCheck> {
+  const rendered = join(repoRoot, 'dist/compose', ENV);
+  const root = mkdtempSync(join(tmpdir(), 'rf-tier0-'));
+  removers.push(() => rmSync(root, { recursive: true, force: true }));
+  const etc = join(root, 'etc');
+  const data = join(root, 'data');
+  mkdirSync(join(etc, 'secrets/tls'), { recursive: true, mode: 0o700 });
+  // As cloud-init and the secrets runbook prepare a tier 0 server.
+  for (const dir of ['postgres', 'valkey', 'wal-spool']) {
+    mkdirSync(join(data, dir), { recursive: true, mode: 0o700 });
+    if (dir !== 'wal-spool') chownSync(join(data, dir), DATA_OWNER, DATA_OWNER);
+  }
+  chownSync(join(data, 'wal-spool'), DATA_OWNER, DATA_OWNER);
+  const password = secret();
+  const adminToken = secret();
+  writeFileSync(join(etc, 'secrets/postgres-password'), `${password}\n`, { mode: 0o600 });
+  writeFileSync(
+    join(etc, 'secrets/hub.env'),
+    `DATABASE_URL=postgres://ringforge:${password}@postgres:5432/ringforge\nHUB_ADMIN_TOKEN=${adminToken}\n`,
+    { mode: 0o600 },
+  );
+  // A self-signed stand-in for the Cloudflare origin certificate, valid for the loopback address probed.
+  const hostname = /server_name ([^;]+);/.exec(readFileSync(join(rendered, 'nginx.conf'), 'utf8'))?.[1] ?? 'localhost';
+  const tls = join(etc, 'secrets/tls');
+  run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${hostname}`,
+    '-addext',
+    `subjectAltName=DNS:${hostname},IP:127.0.0.1`,
+    '-keyout',
+    join(tls, 'origin.key'),
+    '-out',
+    join(tls, 'origin.crt'),
+  ]);
+  copyFileSync(join(rendered, 'nginx.conf'), join(etc, 'nginx.conf'));
+
+  const [postgresPort, httpPort, httpsPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const local = localizeCompose(readFileSync(join(rendered, 'compose.yaml'), 'utf8'), {
+    images: { postgres: localImages.postgres, valkey: localImages.valkey, hub: image.ref, proxy: localImages.nginx },
+    hostPaths: { '/etc/ringforge': etc, '/mnt/data': data },
+    ports: { 'postgres:5432': postgresPort, 'proxy:8080': httpPort, 'proxy:8443': httpsPort },
+  });
+  const composeFile = join(etc, 'compose.yaml');
+  writeFileSync(composeFile, local.yaml);
+
+  const compose = (args: readonly string[], timeoutSeconds: number) =>
+    run('podman-compose', ['-p', PROJECT, '-f', composeFile, ...args], timeoutSeconds, etc);
+  removers.push(() => {
+    compose(['down', '-t', '10'], 180);
+    // A container that was restarting during `down` escapes it.
+    const left = podman(['ps', '-a', '-q', '--filter', `label=io.podman.compose.project=${PROJECT}`]);
+    if (left !== '') podman(['rm', '-f', '-t', '0', ...left.split('\n')]);
+    podman(['network', 'rm', '-f', `${PROJECT}_default`]);
+  });
+  const up = Date.now();
+  try {
+    await upInDependencyOrder(local.yaml, (service) => compose(['up', '-d', '--no-deps', service], 180));
+  } catch (error) {
+    for (const name of podman([
+      'ps',
+      '-a',
+      '--filter',
+      `label=io.podman.compose.project=${PROJECT}`,
+      '--format',
+      '{{.Names}}',
+    ]).split('\n')) {
+      if (name !== '') console.error(`--- ${name}\n${logsOf(name)}`);
+    }
+    throw error;
+  }
+  const probe = runProbe(`https://127.0.0.1:${httpsPort}`, adminToken, join(tls, 'origin.crt'));
+  const upSeconds = seconds(up);
+  const redirect = await fetch(`http://127.0.0.1:${httpPort}/api/health`, { redirect: 'manual' });
+  const httpRedirect = `${redirect.status} ${redirect.headers.get('location')}`;
+  if (redirect.status !== 308)
+    throw new Error(`plain HTTP on the proxy answered ${httpRedirect}, expected a 308 to https`);
+  const services = Object.fromEntries(
+    podman(['ps', '--filter', `label=io.podman.compose.project=${PROJECT}`, '--format', '{{.Names}}\t{{.Status}}'])
+      .split('\n')
+      .map((line) => line.replace(`${PROJECT}_`, '').split('\t') as [string, string]),
+  );
+  return {
+    composeFile: `dist/compose/${ENV}/compose.yaml`,
+    substitutions: local.substitutions,
+    upSeconds,
+    httpRedirect,
+    probe,
+    services,
+  };
+}
+
+interface ComposeService {
+  depends_on?: Record<string, { condition?: string }>;
+  healthcheck?: { test?: string[] };
+}
+
+/**
+ * `up -d` one service at a time, each once its dependencies meet their `depends_on` conditions, the
+ * way docker compose does. podman-compose 1.0.3 ignores the conditions, and its translation of a
+ * `CMD` health check quotes the hub's wrongly, so each check is the file's own `test` command,
+ * run with `podman exec`.
+ */
+async function upInDependencyOrder(composeYaml: string, up: (service: string) => void): Promise<void> {
+  const services = (parse(composeYaml) as { services: Record<string, ComposeService> }).services;
+  const started = new Set<string>();
+  const start = async (name: string, path: readonly string[]): Promise<void> => {
+    if (started.has(name)) return;
+    if (path.includes(name)) throw new Error(`depends_on cycle: ${[...path, name].join(' -> ')}`);
+    for (const [dependency, { condition }] of Object.entries(services[name]?.depends_on ?? {})) {
+      await start(dependency, [...path, name]);
+      if (condition !== 'service_healthy') continue;
+      const test = services[dependency]?.healthcheck?.test ?? [];
+      if (test[0] !== 'CMD') throw new Error(`${dependency}: health check ${JSON.stringify(test)} is not a CMD form`);
+      await waitFor(`${dependency} healthy (${test.slice(1).join(' ')}) before ${name} starts`, 120, () =>
+        execSucceeds(`${PROJECT}_${dependency}_1`, test.slice(1)),
+      );
+    }
+    say(`tier 0 stack: starting ${name}`);
+    up(name);
+    started.add(name);
+  };
+  for (const name of Object.keys(services)) await start(name, []);
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+async function main(): Promise<void> {
+  requirePodman();
+  const started = Date.now();
+  const removers: (() => void)[] = [];
+  const durations: Record<string, number> = {};
+  const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
+    const at = Date.now();
+    say(`${name} ...`);
+    const result = await step();
+    durations[name] = seconds(at);
+    say(`${name}: done in ${durations[name]}s`);
+    return result;
+  };
+  try {
+    const image = await timed('hub image build', buildHubImage);
+    say(`hub image ${image.ref}: ${mib(image.sizeBytes)} (base ${image.baseImage})`);
+    const container = await timed('hub container', () => checkHubContainer(image, removers));
+    say(
+      `hub container: uid ${container.user}, read-only root, health ${container.probe.health}, ready ${container.probe.ready}, DM round trip ${container.probe.dmRoundTripMs} ms`,
+    );
+    const stack = await timed('tier 0 stack', () => checkStack(image, removers));
+    say(
+      `tier 0 stack through the TLS proxy: ready ${stack.probe.ready}, DM round trip ${stack.probe.dmRoundTripMs} ms`,
+    );
+    const baseImages = Object.fromEntries(Object.values(localImages).map((ref) => [ref, imageSizeBytes(ref)]));
+    const data = {
+      hubImage: image,
+      baseImages,
+      container,
+      stack,
+      durationsSeconds: durations,
+      totalSeconds: seconds(started),
+    };
+    const dir = writeReport('containers', data, markdown(data));
+    say(`passed in ${seconds(started)}s; report in ${dir}`);
+  } finally {
+    for (const remove of removers.reverse()) {
+      try {
+        remove();
+      } catch (error) {
+        console.error(`[containers] cleanup: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+function markdown(d: {
+  hubImage: HubImage;
+  baseImages: Record<string, number>;
+  container: ImageCheck;
+  stack: StackCheck;
+  durationsSeconds: Record<string, number>;
+  totalSeconds: number;
+}): string {
+  return [
+    '# Container checks',
+    '',
+    `Hub image \`${d.hubImage.ref}\` built with podman from src/hub/Dockerfile on \`${d.hubImage.baseImage}\`: **${mib(d.hubImage.sizeBytes)}**.`,
+    '',
+    '| image | size |',
+    '| --- | --- |',
+    ...Object.entries(d.baseImages).map(([ref, bytes]) => `| \`${ref}\` | ${mib(bytes)} |`),
+    '',
+    '## Hub container',
+    '',
+    `uid ${d.container.user}, read-only root filesystem, /app not writable; /api/health ${d.container.probe.health}, /api/ready ${d.container.probe.ready} after ${d.container.probe.readySeconds}s, WebSocket DM round trip ${d.container.probe.dmRoundTripMs} ms.`,
+    '',
+    `## Tier 0 stack (${d.stack.composeFile} under podman-compose)`,
+    '',
+    `Through the TLS proxy: /api/health ${d.stack.probe.health}, /api/ready ${d.stack.probe.ready} (${d.stack.upSeconds}s after \`up\`), WebSocket DM round trip ${d.stack.probe.dmRoundTripMs} ms; plain HTTP answers \`${d.stack.httpRedirect}\`.`,
+    '',
+    '| service | status |',
+    '| --- | --- |',
+    ...Object.entries(d.stack.services).map(([name, status]) => `| ${name} | ${status} |`),
+    '',
+    'Substitutions made to run it here (everything else is the rendered file):',
+    '',
+    ...d.stack.substitutions.map(
+      (s) => `- \`${s.path}\`: \`${s.from}\` → \`${s.to.replace(/\/tmp\/rf-tier0-[^/]+/, '<scratch>')}\``,
+    ),
+    '',
+    '## Durations',
+    '',
+    ...Object.entries(d.durationsSeconds).map(([step, s]) => `- ${step}: ${s}s`),
+    `- total: ${d.totalSeconds}s`,
+  ].join('\n');
+}
+
+main().catch((error: Error) => {
+  console.error(`[containers] FAILED: ${error.message}`);
+  process.exit(1);
+});

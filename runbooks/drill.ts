@@ -1,0 +1,171 @@
+/*
+ * npm run drill -- restore|failover [--target local|k8s|vm] [--env <name>] [options]
+ *
+ * Runs a disaster-recovery drill against the objectives in environments/<env>.ts (`drill`), writes
+ * its report to reports/drills/<timestamp>-<drill>/ and exits non-zero when an objective is missed.
+ */
+import { parseArgs } from 'node:util';
+import { loadEnvironment } from '../environments/index.ts';
+import { resolveObjectives } from './lib/objectives.ts';
+import { writeDrillReport } from './lib/report.ts';
+import { runLocalFailoverDrill } from './failover/local.ts';
+import { failoverReportView } from './failover/report-view.ts';
+import { runLocalRestoreDrill } from './restore/local.ts';
+import { remoteReportView, runRemoteRestoreDrill } from './restore/remote.ts';
+import { restoreReportView } from './restore/report-view.ts';
+
+export const USAGE = `usage: npm run drill -- restore|failover [options]
+  --target local|k8s|vm     where the drill runs (default local)
+  --env <name>              environment whose objectives and backup settings apply (default local)
+  --target-time <time>      restore to a point in time: ISO timestamp, or -<N>s before the disaster
+  --size <MiB>              bulk data loaded before the base backup (default 1024)
+  --workload-seconds <s>    writes after the base backup, until the disaster (default 90)
+  --stream-wal              also stream WAL with pg_receivewal (RPO of seconds instead of archive_timeout)
+  --rpo-seconds <s>         override the environment's RPO objective
+  --rto-seconds <s>         override the environment's RTO objective
+  --reports-dir <dir>       where reports go (default reports/drills)
+  --ssh-host <user@host>    vm target: the host that runs the scratch instance
+  --dry-run                 print every manifest and command instead of running (k8s, vm)`;
+
+export interface DrillArgs {
+  readonly drill: 'restore' | 'failover';
+  readonly target: 'local' | 'k8s' | 'vm';
+  readonly env: string;
+  readonly targetTime?: string;
+  readonly sizeMiB: number;
+  readonly workloadSeconds: number;
+  readonly streamWal: boolean;
+  readonly rpoSeconds?: number;
+  readonly rtoSeconds?: number;
+  readonly reportsDir?: string;
+  readonly sshHost?: string;
+  readonly dryRun: boolean;
+}
+
+const positive = (name: string, value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number (got ${value})`);
+  return n;
+};
+
+export function parseDrillArgs(argv: readonly string[]): DrillArgs {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      target: { type: 'string', default: 'local' },
+      env: { type: 'string', default: 'local' },
+      'target-time': { type: 'string' },
+      size: { type: 'string', default: '1024' },
+      'workload-seconds': { type: 'string', default: '90' },
+      'stream-wal': { type: 'boolean', default: false },
+      'rpo-seconds': { type: 'string' },
+      'rto-seconds': { type: 'string' },
+      'reports-dir': { type: 'string' },
+      'ssh-host': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  });
+  const [drill, ...rest] = positionals;
+  if (drill !== 'restore' && drill !== 'failover')
+    throw new Error(`name the drill: restore or failover (got ${drill ?? 'nothing'})`);
+  if (rest.length > 0) throw new Error(`unexpected arguments: ${rest.join(' ')}`);
+  const target = values.target;
+  if (target !== 'local' && target !== 'k8s' && target !== 'vm')
+    throw new Error(`--target must be local, k8s or vm (got ${target})`);
+  if (drill === 'failover' && target === 'vm') throw new Error('the failover drill has local and k8s targets');
+  return {
+    drill,
+    target,
+    env: values.env,
+    targetTime: values['target-time'],
+    sizeMiB: positive('size', values.size)!,
+    workloadSeconds: positive('workload-seconds', values['workload-seconds'])!,
+    streamWal: values['stream-wal'],
+    rpoSeconds: positive('rpo-seconds', values['rpo-seconds']),
+    rtoSeconds: positive('rto-seconds', values['rto-seconds']),
+    reportsDir: values['reports-dir'],
+    sshHost: values['ssh-host'],
+    dryRun: values['dry-run'],
+  };
+}
+
+/** Runs the drill the arguments name; resolves with the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: DrillArgs;
+  try {
+    args = parseDrillArgs(argv);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const env = loadEnvironment(args.env);
+  const objectives = resolveObjectives(env, { rpoSeconds: args.rpoSeconds, rtoSeconds: args.rtoSeconds });
+  const command = `npm run drill -- ${argv.join(' ')}`;
+  if (args.drill === 'restore' && args.target === 'local') {
+    console.log(
+      `[restore] objectives: RPO ≤ ${objectives.rpoSeconds} s, RTO ≤ ${objectives.rtoSeconds} s (${objectives.source})`,
+    );
+    const report = await runLocalRestoreDrill(
+      {
+        env,
+        objectives,
+        sizeMiB: args.sizeMiB,
+        workloadSeconds: args.workloadSeconds,
+        targetTime: args.targetTime,
+        streamWal: args.streamWal,
+      },
+      command,
+    );
+    const written = writeDrillReport('restore', report, restoreReportView(report), args.reportsDir);
+    return conclude(
+      report.passed,
+      report.failures,
+      report.results.map((r) => r.message),
+      written.dir,
+    );
+  }
+  if (args.drill === 'restore' && args.target !== 'local') {
+    const report = await runRemoteRestoreDrill(
+      { target: args.target, env, objectives, targetTime: args.targetTime, sshHost: args.sshHost, dryRun: args.dryRun },
+      command,
+    );
+    if (report === undefined) return 0;
+    const written = writeDrillReport('restore', report, remoteReportView(report), args.reportsDir);
+    return conclude(
+      report.passed,
+      report.failures,
+      report.results.map((r) => r.message),
+      written.dir,
+    );
+  }
+  if (args.drill === 'failover' && args.target === 'local') {
+    console.log(
+      `[failover] objective: agents reconnect (p99) within RTO ${objectives.rtoSeconds} s (${objectives.source})`,
+    );
+    const report = await runLocalFailoverDrill({ env, objectives }, command);
+    const written = writeDrillReport('failover', report, failoverReportView(report), args.reportsDir);
+    return conclude(
+      report.passed,
+      report.failures,
+      report.results.map((r) => r.message),
+      written.dir,
+    );
+  }
+  console.error(`the ${args.drill} drill has no ${args.target} target yet`);
+  return 2;
+}
+
+function conclude(passed: boolean, failures: readonly string[], results: readonly string[], dir: string): number {
+  for (const line of results) console.log(`  ${line}`);
+  console.log(`report: ${dir}/report.{json,md,html}`);
+  if (passed) {
+    console.log('DRILL PASSED');
+    return 0;
+  }
+  console.error(`DRILL FAILED:\n${failures.map((f) => `  - ${f}`).join('\n')}`);
+  return 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,130 @@
+/*
+ * Hub processes for drills: `src/hub/main.ts` in server mode, as `npm run hub` runs it, plus the
+ * admin API calls that give the drill's agents a tenant, a fleet and an API key.
+ */
+import { randomBytes } from 'node:crypto';
+import { $, expBackoff, retry, type ProcessPromise } from 'zx';
+import { repoRoot } from '../../scripts/lib/tools.ts';
+
+export interface HubProcess {
+  readonly name: string;
+  readonly port: number;
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  /** Sends a signal and resolves with the exit code (null when killed by the signal). */
+  signal(signal: 'SIGTERM' | 'SIGKILL'): Promise<number | null>;
+  readonly exited: Promise<number | null>;
+}
+
+export interface HubProcessOptions {
+  readonly name: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly adminToken: string;
+  /** Extra hub settings (HUB_*), e.g. rate limits or the drain delay. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly startTimeoutMs?: number;
+}
+
+/** A token for the admin API, random per drill and never printed. */
+export const newAdminToken = () => randomBytes(32).toString('base64url');
+
+export async function startHubProcess(options: HubProcessOptions): Promise<HubProcess> {
+  const env = {
+    ...process.env,
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: options.redisUrl,
+    HUB_ADMIN_TOKEN: options.adminToken,
+    HUB_HOST: '127.0.0.1',
+    HUB_PORT: '0',
+    HUB_REPLICA_ID: options.name,
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  const child: ProcessPromise = $({
+    cwd: repoRoot,
+    env,
+    quiet: true,
+    nothrow: true,
+  })`${process.execPath} --import tsx src/hub/main.ts`;
+  let running = true;
+  const exited = (async (): Promise<number | null> => {
+    const { exitCode } = await child;
+    running = false;
+    return exitCode;
+  })();
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(`hub ${options.name} did not listen within ${options.startTimeoutMs ?? 60_000} ms: ${stderr}`),
+        ),
+      options.startTimeoutMs ?? 60_000,
+    );
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      for (let nl = stdout.indexOf('\n'); nl >= 0; nl = stdout.indexOf('\n')) {
+        const line = stdout.slice(0, nl);
+        stdout = stdout.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line) as { port?: number; msg?: string };
+        if (typeof entry.port === 'number' && /hub listening/.test(entry.msg ?? '')) {
+          clearTimeout(timer);
+          resolve(entry.port);
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`hub ${options.name} exited with ${code} before listening: ${stderr}`));
+    });
+  });
+  return {
+    name: options.name,
+    port,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    exited,
+    async signal(signal) {
+      if (running) await child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Resolves once `GET /api/ready` answers 200 (Postgres and Redis reachable, not draining). */
+export async function waitReady(httpUrl: string, attempts = 60): Promise<void> {
+  await retry(attempts, expBackoff('1s', '20ms'), async () => {
+    const response = await fetch(`${httpUrl}/api/ready`);
+    if (response.status !== 200) throw new Error(`${httpUrl}/api/ready answered ${response.status}`);
+  });
+}
+
+export interface Tenancy {
+  readonly tenantId: string;
+  readonly fleetId: string;
+  /** An API key of the fleet; a secret, never printed. */
+  readonly apiKey: string;
+}
+
+/** Creates a tenant with one fleet and an API key through the admin API. */
+export async function provisionTenant(httpUrl: string, adminToken: string, name: string): Promise<Tenancy> {
+  const post = async <T>(path: string, body: unknown): Promise<T> => {
+    const response = await fetch(`${httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  const tenant = await post<{ id: string }>('/api/admin/tenants', { name });
+  const fleet = await post<{ id: string }>(`/api/admin/tenants/${tenant.id}/fleets`, { name: 'drill' });
+  const key = await post<{ key: string }>(`/api/admin/tenants/${tenant.id}/fleets/${fleet.id}/api-keys`, {
+    label: 'drill',
+  });
+  return { tenantId: tenant.id, fleetId: fleet.id, apiKey: key.key };
+}

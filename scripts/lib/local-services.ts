@@ -353,37 +353,58 @@ export async function startRedis(options: RedisOptions = {}): Promise<LocalServi
   console.log(`redis: Debian binaries ${binary}`);
   const dir = mkdtempSync(join(tmpdir(), 'rf-redis-'));
   const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn(
+  const server = await spawnServer({
+    name: 'redis-server',
     binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    dir,
+    port,
+    startTimeoutSeconds: options.startTimeoutSeconds,
+  });
+  return { url: `redis://127.0.0.1:${port}`, port, stop: server.stop };
+}
+
+/**
+ * Runs a server binary in the foreground with its data in `dir`: waits until it accepts connections
+ * on `port` (or fails with its last output), and kills it and removes `dir` on `stop()` or when
+ * this process exits.
+ */
+async function spawnServer(spec: {
+  readonly name: string;
+  readonly binary: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly dir: string;
+  readonly port: number;
+  readonly startTimeoutSeconds?: number;
+}): Promise<{ stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(spec.binary, spec.args, {
+    env: spec.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
-  let stopped = false;
   const forget = onExit(() => {
     child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(spec.dir, { recursive: true, force: true });
   });
   try {
     await Promise.race([
-      waitForPort(port, options.startTimeoutSeconds ?? 15, 'redis-server'),
+      waitForPort(spec.port, spec.startTimeoutSeconds ?? 15, spec.name),
       exited.then(() => {
-        throw new Error(`redis-server exited at start: ${output}`);
+        throw new Error(`${spec.name} exited at start: ${output}`);
       }),
     ]);
   } catch (error) {
     child.kill('SIGKILL');
     forget();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(spec.dir, { recursive: true, force: true });
     throw error;
   }
+  let stopped = false;
   return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
@@ -392,7 +413,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<LocalServi
       const killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(killTimer);
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(spec.dir, { recursive: true, force: true });
     },
   };
 }
@@ -434,48 +455,22 @@ export async function startObjectStore(options: ObjectStoreOptions = {}): Promis
   const port = options.port ?? (await freePort());
   const accessKey = `RF${randomBytes(9).toString('hex').toUpperCase()}`;
   const secretKey = randomBytes(30).toString('base64url');
-  const child: ChildProcess = spawn(binary, ['--port', `127.0.0.1:${port}`, 'posix', dataDir], {
+  const server = await spawnServer({
+    name: 'versitygw',
+    binary,
+    args: ['--port', `127.0.0.1:${port}`, 'posix', dataDir],
     // Keys through the environment: a command line is visible to every user in `ps`.
     env: { ...process.env, ROOT_ACCESS_KEY_ID: accessKey, ROOT_SECRET_ACCESS_KEY: secretKey },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    dir: dataDir,
+    port,
+    startTimeoutSeconds: options.startTimeoutSeconds,
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const forget = onExit(() => {
-    child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  try {
-    await Promise.race([
-      waitForPort(port, options.startTimeoutSeconds ?? 15, 'versitygw'),
-      exited.then(() => {
-        throw new Error(`versitygw exited at start: ${output}`);
-      }),
-    ]);
-  } catch (error) {
-    child.kill('SIGKILL');
-    forget();
-    rmSync(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-  let stopped = false;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     accessKey,
     secretKey,
     bucket,
     dataDir,
-    async stop(): Promise<void> {
-      if (stopped) return;
-      stopped = true;
-      forget();
-      child.kill('SIGTERM');
-      const killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killTimer);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: server.stop,
   };
 }

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { loadEnvironment } from '../environments/index.ts';
 import { resolveObjectives } from './lib/objectives.ts';
 import { writeDrillReport } from './lib/report.ts';
+import { runK8sFailoverDrill } from './failover/k8s-drill.ts';
 import { runLocalFailoverDrill } from './failover/local.ts';
 import { failoverReportView } from './failover/report-view.ts';
 import { runLocalRestoreDrill } from './restore/local.ts';
@@ -25,6 +26,8 @@ export const USAGE = `usage: npm run drill -- restore|failover [options]
   --rto-seconds <s>         override the environment's RTO objective
   --reports-dir <dir>       where reports go (default reports/drills)
   --ssh-host <user@host>    vm target: the host that runs the scratch instance
+  --region <name>           failover k8s target: the region whose cluster the kubectl context points at (default first)
+  --target-url <wss://…/ws> failover k8s target: where the agents connect (default wss://<dns.hubHostname>/ws)
   --dry-run                 print every manifest and command instead of running (k8s, vm)`;
 
 export interface DrillArgs {
@@ -39,6 +42,8 @@ export interface DrillArgs {
   readonly rtoSeconds?: number;
   readonly reportsDir?: string;
   readonly sshHost?: string;
+  readonly region?: string;
+  readonly targetUrl?: string;
   readonly dryRun: boolean;
 }
 
@@ -64,6 +69,8 @@ export function parseDrillArgs(argv: readonly string[]): DrillArgs {
       'rto-seconds': { type: 'string' },
       'reports-dir': { type: 'string' },
       'ssh-host': { type: 'string' },
+      region: { type: 'string' },
+      'target-url': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
     },
   });
@@ -87,6 +94,8 @@ export function parseDrillArgs(argv: readonly string[]): DrillArgs {
     rtoSeconds: positive('rto-seconds', values['rto-seconds']),
     reportsDir: values['reports-dir'],
     sshHost: values['ssh-host'],
+    region: values.region,
+    targetUrl: values['target-url'],
     dryRun: values['dry-run'],
   };
 }
@@ -145,6 +154,27 @@ export async function main(argv: readonly string[]): Promise<number> {
       `[failover] objective: agents reconnect (p99) within RTO ${objectives.rtoSeconds} s (${objectives.source})`,
     );
     const report = await runLocalFailoverDrill({ env, objectives }, command);
+    const written = writeDrillReport('failover', report, failoverReportView(report), args.reportsDir);
+    return conclude(
+      report.passed,
+      report.failures,
+      report.results.map((r) => r.message),
+      written.dir,
+    );
+  }
+  if (args.drill === 'failover' && args.target === 'k8s') {
+    let report: Awaited<ReturnType<typeof runK8sFailoverDrill>>;
+    try {
+      report = await runK8sFailoverDrill(
+        { env, objectives, region: args.region, targetUrl: args.targetUrl, dryRun: args.dryRun },
+        command,
+      );
+    } catch (error) {
+      // Only the plan and its settings throw; what goes wrong on the cluster ends up in the report.
+      console.error((error as Error).message);
+      return 2;
+    }
+    if (report === undefined) return 0;
     const written = writeDrillReport('failover', report, failoverReportView(report), args.reportsDir);
     return conclude(
       report.passed,

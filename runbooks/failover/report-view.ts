@@ -1,6 +1,6 @@
 /* How a failover report reads for people. */
 import type { ReportView } from '../lib/report.ts';
-import type { FailoverReport } from './local.ts';
+import type { FailoverReport } from './report.ts';
 
 const ms = (value: number | undefined) => (value === undefined ? '–' : `${value} ms`);
 
@@ -14,8 +14,9 @@ export function failoverReportView(report: FailoverReport): ReportView {
       ['environment', report.environment],
       ['hubs / agents', `${report.settings.hubs} / ${report.settings.agents}`],
       ['load balancer', report.settings.loadBalancer],
-      ...report.results.map((r): [string, string] => [`${r.name} (worst reconnect p99)`, r.message]),
+      ...report.results.map((r): [string, string] => [`${r.name} (${report.rtoMeasures})`, r.message]),
       ...Object.entries(report.hubExitCodes).map(([hub, code]): [string, string] => [`${hub} exit`, String(code)]),
+      ...Object.entries(report.disrupted).map(([what, name]): [string, string] => [what, name]),
       ['objectives from', report.objectives.source],
     ],
     tables: [

@@ -24,6 +24,13 @@ export function printPlan(
   if (manifests.length > 0) print(`\n(${manifests.length} manifests above, applied with step "apply")`);
 }
 
+/** Runs one step, its placeholders filled by `substitute`, and resolves with its trimmed stdout. */
+export async function runPlanStep(step: PlanStep, substitute: (arg: string) => string = (arg) => arg): Promise<string> {
+  const [bin, ...args] = step.command.map(substitute);
+  const output = await $({ quiet: true, input: step.stdin ?? '' })`${bin!} ${args}`;
+  return output.stdout.trim();
+}
+
 /** Runs the steps in order; `substitute` fills placeholders from earlier outputs (backup id, recovery point). */
 export async function executePlan(
   timeline: Timeline,
@@ -35,11 +42,8 @@ export async function executePlan(
   },
 ): Promise<Map<string, string>> {
   const outputs = new Map<string, string>();
-  const run = async (step: PlanStep) => {
-    const [bin, ...args] = step.command.map((a) => options.substitute(a, outputs));
-    const output = await $({ quiet: true, input: step.stdin ?? '' })`${bin!} ${args}`;
-    outputs.set(step.name, output.stdout.trim());
-  };
+  const run = async (step: PlanStep) =>
+    outputs.set(step.name, await runPlanStep(step, (a) => options.substitute(a, outputs)));
   try {
     for (const step of steps.filter((s) => !options.cleanup.includes(s.name))) {
       await timeline.phase(step.name, step.description, () => run(step), {

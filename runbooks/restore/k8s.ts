@@ -12,6 +12,7 @@ import { ObjectStore, ObjectStoreSpecConfigurationWalCompression } from '../../i
 import { Cluster } from '../../imports/postgresql.cnpg.io.ts';
 import { BARMAN_PLUGIN } from '../../constructs/k8s/postgres.ts';
 import type { Environment } from '../../environments/index.ts';
+import { k8sTarget } from '../lib/k8s-region.ts';
 import { VERIFICATION_SQL, summarySql } from '../lib/verification-sql.ts';
 
 /** Where tier 2-3 charts put Postgres and its backups (charts/clusters.ts, charts/apps.ts). */
@@ -48,22 +49,12 @@ export interface K8sRestorePlan {
   readonly steps: readonly PlanStep[];
 }
 
-function regionOf(env: Environment, region?: string): string {
-  const regions = 'regions' in env ? env.regions.map((r) => r.name) : [];
-  if (region !== undefined && !regions.includes(region))
-    throw new Error(`--region must be one of ${regions.join(', ')} (got ${region})`);
-  const chosen = region ?? regions[0];
-  if (chosen === undefined || env.tier < 2)
-    throw new Error(`the k8s target needs a tier 2-3 environment (got ${env.name}, tier ${env.tier})`);
-  return chosen;
-}
-
 /** The ObjectStore (read side) and the recovery Cluster, as plain objects ready for `kubectl apply`. */
 export function recoveryManifests(options: K8sRestorePlanOptions): {
   name: string;
   manifests: Record<string, unknown>[];
 } {
-  const region = regionOf(options.env, options.region);
+  const region = k8sTarget(options.env, options.region, 'restore').region.name;
   const name = `${K8S_SOURCE.cluster}-drill-${options.runId}`;
   const storeName = `${name}-source`;
   const namespace = K8S_SOURCE.namespace;

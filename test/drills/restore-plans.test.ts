@@ -56,7 +56,10 @@ describe('restore drill, k8s target', () => {
   });
 
   it('rejects an environment without Kubernetes', () => {
-    assert.throws(() => k8sRestorePlan({ env: dev, runId: 'x' }), /needs a tier 2-3 environment \(got dev, tier 0\)/);
+    assert.throws(
+      () => k8sRestorePlan({ env: dev, runId: 'x' }),
+      /environments\/dev\.ts: tier is 0 \(platform hetzner\); the restore k8s target needs tier 2 or 3/,
+    );
   });
 
   it('prints every manifest and command with --dry-run, touching nothing', () => {

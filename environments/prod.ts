@@ -8,8 +8,9 @@ export default {
   description: 'Production: Falkenstein primary, Helsinki secondary with a CNPG replica cluster',
   dns: { zone: 'ringforge.example', hubHostname: 'hub.ringforge.example' },
   regions: [
-    { name: 'fsn1', location: 'fsn1', servesGeoRegions: ['WEU', 'NAF', 'ME', 'WNAM', 'ENAM'] },
-    { name: 'hel1', location: 'hel1', servesGeoRegions: ['EEU'] },
+    { name: 'fsn1', location: 'fsn1', servesGeoRegions: ['WEU', 'EEU', 'NAF', 'ME', 'WNAM', 'ENAM'] },
+    // Standby: its database is a replica of fsn1's, so it takes traffic only on failover.
+    { name: 'hel1', location: 'hel1' },
   ],
   servers: { worker: { type: 'cpx52', count: 4 } },
   adminCidrs: ['203.0.113.0/24', '2001:db8:1::/48'],

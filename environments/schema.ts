@@ -162,7 +162,7 @@ const regionSchema = z.strictObject({
   location: z.enum(Object.keys(HETZNER_LOCATIONS) as [HetznerLocation, ...HetznerLocation[]], {
     error: `must be a Hetzner location (${Object.keys(HETZNER_LOCATIONS).join(', ')})`,
   }),
-  /** Cloudflare geo regions whose visitors this region serves first (tier 3). */
+  /** Cloudflare geo regions whose visitors this region serves first (tier 3: the primary region only). */
   servesGeoRegions: z
     .array(
       z.enum(CLOUDFLARE_GEO_REGIONS, {
@@ -260,12 +260,21 @@ export const hetznerEnvironmentSchema = z
       });
     }
     if (env.tier === 3) {
+      // Only the primary region's database takes writes; the others run CloudNativePG replica
+      // clusters, so they may take traffic only on failover, once promoted.
       env.regions.forEach((r, i) => {
-        if (r.servesGeoRegions.length === 0) {
+        if (i === 0 && r.servesGeoRegions.length === 0) {
           ctx.addIssue({
             code: 'custom',
             path: ['regions', i, 'servesGeoRegions'],
             message: 'must name at least one Cloudflare geo region for tier 3 steering',
+          });
+        }
+        if (i > 0 && r.servesGeoRegions.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['regions', i, 'servesGeoRegions'],
+            message: `must be empty: ${r.name} runs a read-only replica database and takes traffic only on failover, after promotion`,
           });
         }
       });

@@ -112,6 +112,13 @@ describe('environment validation rejects', () => {
     assert.deepEqual(problems, ['servers.worker: is not a role of tier 0 (roles: single)']);
   });
 
+  test('a standby region of tier 3 that would take traffic while its database is a read-only replica', () => {
+    const problems = problemsOf(prod, (f) => (f.regions[1].servesGeoRegions = ['EEU']));
+    assert.deepEqual(problems, [
+      'regions.1.servesGeoRegions: must be empty: hel1 runs a read-only replica database and takes traffic only on failover, after promotion',
+    ]);
+  });
+
   test('an even number of k3s control-plane servers', () => {
     const problems = problemsOf(prod, (f) => (f.servers.controlPlane = { type: 'cpx22', count: 2 }));
     assert.deepEqual(problems, ['servers.controlPlane.count: must be odd so embedded etcd keeps quorum (got 2)']);

@@ -341,7 +341,9 @@ describe('tier 3 (prod, two regions)', () => {
     assert.equal(lb!.proxied, true);
     assert.equal(lb!.default_pools.length, 2);
     assert.equal(lb!.region_pools.WEU.length, 2, 'a region falls over to the other pool');
-    assert.notEqual(lb!.region_pools.WEU[0], lb!.region_pools.EEU[0], 'each region prefers its own pool');
+    assert.match(lb!.region_pools.WEU[0], /Pool-fsn1/, 'visitors go to the primary region first');
+    assert.match(lb!.region_pools.EEU[0], /Pool-fsn1/);
+    assert.match(lb!.fallback_pool, /Pool-hel1/, 'the standby region takes over when the primary is unhealthy');
     assert.equal(bodies(edge, 'cloudflare_dns_record').length, 0, 'the load balancer owns the hostname');
   });
 });

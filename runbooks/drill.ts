@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { loadEnvironment } from '../environments/index.ts';
 import { resolveObjectives } from './lib/objectives.ts';
-import { writeDrillReport } from './lib/report.ts';
+import { writeDrillReport, type ReportView } from './lib/report.ts';
 import { runK8sFailoverDrill } from './failover/k8s-drill.ts';
 import { runLocalFailoverDrill } from './failover/local.ts';
 import { failoverReportView } from './failover/report-view.ts';
@@ -127,13 +127,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       },
       command,
     );
-    const written = writeDrillReport('restore', report, restoreReportView(report), args.reportsDir);
-    return conclude(
-      report.passed,
-      report.failures,
-      report.results.map((r) => r.message),
-      written.dir,
-    );
+    return conclude('restore', report, restoreReportView(report), args.reportsDir);
   }
   if (args.drill === 'restore' && args.target !== 'local') {
     const report = await runRemoteRestoreDrill(
@@ -141,26 +135,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       command,
     );
     if (report === undefined) return 0;
-    const written = writeDrillReport('restore', report, remoteReportView(report), args.reportsDir);
-    return conclude(
-      report.passed,
-      report.failures,
-      report.results.map((r) => r.message),
-      written.dir,
-    );
+    return conclude('restore', report, remoteReportView(report), args.reportsDir);
   }
   if (args.drill === 'failover' && args.target === 'local') {
     console.log(
       `[failover] objective: agents reconnect (p99) within RTO ${objectives.rtoSeconds} s (${objectives.source})`,
     );
     const report = await runLocalFailoverDrill({ env, objectives }, command);
-    const written = writeDrillReport('failover', report, failoverReportView(report), args.reportsDir);
-    return conclude(
-      report.passed,
-      report.failures,
-      report.results.map((r) => r.message),
-      written.dir,
-    );
+    return conclude('failover', report, failoverReportView(report), args.reportsDir);
   }
   if (args.drill === 'failover' && args.target === 'k8s') {
     let report: Awaited<ReturnType<typeof runK8sFailoverDrill>>;
@@ -175,26 +157,31 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
     if (report === undefined) return 0;
-    const written = writeDrillReport('failover', report, failoverReportView(report), args.reportsDir);
-    return conclude(
-      report.passed,
-      report.failures,
-      report.results.map((r) => r.message),
-      written.dir,
-    );
+    return conclude('failover', report, failoverReportView(report), args.reportsDir);
   }
   console.error(`the ${args.drill} drill has no ${args.target} target yet`);
   return 2;
 }
 
-function conclude(passed: boolean, failures: readonly string[], results: readonly string[], dir: string): number {
-  for (const line of results) console.log(`  ${line}`);
+/** Writes the drill's report, prints its results and says whether it passed (the exit code). */
+function conclude(
+  drill: string,
+  report: {
+    readonly passed: boolean;
+    readonly failures: readonly string[];
+    readonly results: readonly { message: string }[];
+  },
+  view: ReportView,
+  reportsDir: string | undefined,
+): number {
+  const { dir } = writeDrillReport(drill, report, view, reportsDir);
+  for (const { message } of report.results) console.log(`  ${message}`);
   console.log(`report: ${dir}/report.{json,md,html}`);
-  if (passed) {
+  if (report.passed) {
     console.log('DRILL PASSED');
     return 0;
   }
-  console.error(`DRILL FAILED:\n${failures.map((f) => `  - ${f}`).join('\n')}`);
+  console.error(`DRILL FAILED:\n${report.failures.map((f) => `  - ${f}`).join('\n')}`);
   return 1;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Environment } from '../../environments/index.ts';
 import { provisionTenant } from '../lib/hub-process.ts';
-import { checkObjective, type Objectives } from '../lib/objectives.ts';
+import { checkObjective, type Objectives, verdict } from '../lib/objectives.ts';
 import { printPlan, runPlanStep } from '../lib/plan.ts';
 import { Timeline, printToStdout, type Printer } from '../lib/timeline.ts';
 import { PLACEHOLDERS, chooseTargets, k8sFailoverPlan, type K8sFailoverPlan } from './k8s.ts';
@@ -159,7 +159,6 @@ export async function runK8sFailoverDrill(
       pod === undefined || node === undefined ? undefined : Math.max(pod, node),
     ),
   ];
-  failures.push(...results.filter((r) => !r.met).map((r) => r.message));
   return {
     drill: 'failover',
     target: 'k8s',
@@ -167,8 +166,7 @@ export async function runK8sFailoverDrill(
     command,
     startedAt,
     finishedAt: new Date().toISOString(),
-    passed: failures.length === 0,
-    failures,
+    ...verdict(failures, results),
     settings: {
       hubs: Number(outputs.get('ready-replicas') || '0'),
       agents: plan.load.agents,

@@ -11,7 +11,7 @@ import type { Environment } from '../../environments/index.ts';
 import { startPostgres, startRedis } from '../../scripts/lib/local-services.ts';
 import { round } from '../lib/disk.ts';
 import { newAdminToken, provisionTenant, startHubProcess, waitReady, type HubProcess } from '../lib/hub-process.ts';
-import { checkObjective, type Objectives } from '../lib/objectives.ts';
+import { checkObjective, type Objectives, verdict } from '../lib/objectives.ts';
 import { Timeline, type Printer } from '../lib/timeline.ts';
 import { startHaproxy } from './haproxy.ts';
 import { AgentLoad, worstReconnectP99Seconds } from './load.ts';
@@ -140,7 +140,6 @@ export async function runLocalFailoverDrill(options: LocalFailoverOptions, comma
       failures.length > 0 && !load?.dmsAcknowledged ? undefined : round(worstReconnectP99Seconds(events), 3),
     ),
   ];
-  failures.push(...results.filter((r) => !r.met).map((r) => r.message));
   return {
     drill: 'failover',
     target: 'local',
@@ -148,8 +147,7 @@ export async function runLocalFailoverDrill(options: LocalFailoverOptions, comma
     command,
     startedAt,
     finishedAt: new Date().toISOString(),
-    passed: failures.length === 0,
-    failures,
+    ...verdict(failures, results),
     settings: {
       hubs: hubCount,
       agents: agentCount,

@@ -57,3 +57,12 @@ export function checkObjective(
       : `${name} objective missed: measured ${measured} s, objective ${objectiveSeconds} s`,
   };
 }
+
+/** A drill's verdict: the failures found along the way, then every objective it missed. */
+export function verdict(
+  failures: readonly string[],
+  results: readonly ObjectiveResult[],
+): { passed: boolean; failures: string[] } {
+  const all = [...failures, ...results.filter((r) => !r.met).map((r) => r.message)];
+  return { passed: all.length === 0, failures: all };
+}

@@ -32,7 +32,7 @@ import {
 } from '../lib/barman.ts';
 import { measureSequentialRead, round, type DiskReadSpeed } from '../lib/disk.ts';
 import { newAdminToken, provisionTenant, startHubProcess, waitReady, type HubProcess } from '../lib/hub-process.ts';
-import { checkObjective, type ObjectiveResult, type Objectives } from '../lib/objectives.ts';
+import { checkObjective, type ObjectiveResult, type Objectives, verdict } from '../lib/objectives.ts';
 import { Timeline, type MarkRecord, type PhaseRecord, type Printer } from '../lib/timeline.ts';
 import { bulkDigest, readRestoredRows, type BulkDigest } from '../lib/verification-sql.ts';
 import { verifyRestore, type Verification } from '../lib/verify.ts';
@@ -420,7 +420,6 @@ export async function runLocalRestoreDrill(options: LocalRestoreOptions, command
     ...(targetTimeMs === undefined ? [checkObjective('RPO', options.objectives.rpoSeconds, rpoSeconds)] : []),
     checkObjective('RTO', options.objectives.rtoSeconds, rtoSeconds),
   ];
-  failures.push(...results.filter((r) => !r.met).map((r) => r.message));
   return {
     drill: 'restore',
     target: 'local',
@@ -428,8 +427,7 @@ export async function runLocalRestoreDrill(options: LocalRestoreOptions, command
     command,
     startedAt,
     finishedAt: new Date().toISOString(),
-    passed: failures.length === 0,
-    failures,
+    ...verdict(failures, results),
     settings: {
       sizeMiB: options.sizeMiB,
       workloadSeconds: options.workloadSeconds,

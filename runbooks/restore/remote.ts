@@ -3,7 +3,7 @@
  * summary with the source's up to the recovery point, and time the recovery steps against the RTO.
  */
 import type { Environment } from '../../environments/index.ts';
-import { checkObjective, type ObjectiveResult, type Objectives } from '../lib/objectives.ts';
+import { checkObjective, type ObjectiveResult, type Objectives, verdict } from '../lib/objectives.ts';
 import { executePlan, printPlan } from '../lib/plan.ts';
 import { Timeline, printToStdout, type MarkRecord, type PhaseRecord, type Printer } from '../lib/timeline.ts';
 import type { ReportView } from '../lib/report.ts';
@@ -102,14 +102,12 @@ export async function runRemoteRestoreDrill(
   }
   const rto = timeline.phases.filter((p) => p.recovery).reduce((sum, p) => sum + p.seconds, 0);
   const results = [checkObjective('RTO', options.objectives.rtoSeconds, failures.length === 0 ? rto : undefined)];
-  failures.push(...results.filter((r) => !r.met).map((r) => r.message));
   return {
     drill: 'restore',
     target: options.target,
     environment: options.env.name,
     command,
-    passed: failures.length === 0,
-    failures,
+    ...verdict(failures, results),
     objectives: options.objectives,
     results,
     recoveryPoint: outputs.get('recovery-point'),

@@ -1,17 +1,10 @@
 /* What a failover drill reports, whatever the target: the same figures, so runs compare. */
 import type { ObjectiveResult, Objectives } from '../lib/objectives.ts';
+import type { DrillReportHeader } from '../lib/report.ts';
 import type { MarkRecord, PhaseRecord } from '../lib/timeline.ts';
 import type { EventFigures } from './load.ts';
 
-export interface FailoverReport {
-  readonly drill: 'failover';
-  readonly target: 'local' | 'k8s';
-  readonly environment: string;
-  readonly command: string;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly passed: boolean;
-  readonly failures: readonly string[];
+export interface FailoverReport extends DrillReportHeader<'failover', 'local' | 'k8s'> {
   readonly settings: {
     readonly hubs: number;
     readonly agents: number;

@@ -14,6 +14,19 @@ export interface ReportTable {
 }
 
 /** What people read: the same facts as the JSON, arranged. */
+/** What every drill's report starts with, so runs of any drill compare and index alike. */
+export interface DrillReportHeader<Drill extends string, Target extends string> {
+  readonly drill: Drill;
+  readonly target: Target;
+  readonly environment: string;
+  readonly command: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly passed: boolean;
+  /** Why the drill failed, one sentence each; empty when it passed. */
+  readonly failures: readonly string[];
+}
+
 export interface ReportView {
   readonly title: string;
   readonly passed: boolean;

@@ -8,6 +8,9 @@ import type { RestoredRow } from './verify.ts';
 
 const sha = (column: string) => `encode(sha256(convert_to(${column}, 'UTF8')), 'hex')`;
 
+/** psql flags for running one query and reading its rows unadorned; the query follows. */
+export const PSQL_QUERY_FLAGS = ['--no-psqlrc', '--tuples-only', '--no-align', '--set', 'ON_ERROR_STOP=1', '--command'];
+
 export const VERIFICATION_SQL = {
   /** DMs queued for the drill's recipient ($1). */
   dms: `SELECT seq AS n, ${sha('body')} AS sha256, extract(epoch FROM created_at) * 1000 AS at_ms

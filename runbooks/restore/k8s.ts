@@ -13,7 +13,7 @@ import { Cluster } from '../../imports/postgresql.cnpg.io.ts';
 import { BARMAN_PLUGIN } from '../../constructs/k8s/postgres.ts';
 import type { Environment } from '../../environments/index.ts';
 import { k8sTarget } from '../lib/k8s-region.ts';
-import { VERIFICATION_SQL, summarySql } from '../lib/verification-sql.ts';
+import { PSQL_QUERY_FLAGS, VERIFICATION_SQL, summarySql } from '../lib/verification-sql.ts';
 
 /** Where tier 2-3 charts put Postgres and its backups (charts/clusters.ts, charts/apps.ts). */
 export const K8S_SOURCE = {
@@ -113,12 +113,7 @@ const psql = (cluster: string, sql: string) => [
   'psql',
   '--dbname',
   K8S_SOURCE.database,
-  '--no-psqlrc',
-  '--tuples-only',
-  '--no-align',
-  '--set',
-  'ON_ERROR_STOP=1',
-  '--command',
+  ...PSQL_QUERY_FLAGS,
   sql,
 ];
 

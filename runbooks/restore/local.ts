@@ -33,6 +33,7 @@ import {
 import { measureSequentialRead, round, type DiskReadSpeed } from '../lib/disk.ts';
 import { newAdminToken, provisionTenant, startHubProcess, waitReady, type HubProcess } from '../lib/hub-process.ts';
 import { checkObjective, type ObjectiveResult, type Objectives, verdict } from '../lib/objectives.ts';
+import type { DrillReportHeader } from '../lib/report.ts';
 import { Timeline, type MarkRecord, type PhaseRecord, type Printer } from '../lib/timeline.ts';
 import { bulkDigest, readRestoredRows, type BulkDigest } from '../lib/verification-sql.ts';
 import { verifyRestore, type Verification } from '../lib/verify.ts';
@@ -69,16 +70,7 @@ export interface RestoreFigures {
   readonly diskRead?: DiskReadSpeed;
 }
 
-export interface RestoreReport {
-  readonly drill: 'restore';
-  readonly target: 'local';
-  readonly environment: string;
-  readonly command: string;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly passed: boolean;
-  /** Why the drill failed, one sentence each; empty when it passed. */
-  readonly failures: readonly string[];
+export interface RestoreReport extends DrillReportHeader<'restore', 'local'> {
   readonly settings: {
     readonly sizeMiB: number;
     readonly workloadSeconds: number;
@@ -227,18 +219,16 @@ export async function runLocalRestoreDrill(options: LocalRestoreOptions, command
     });
 
     const adminToken = newAdminToken();
-    const firstHub = await timeline.phase('hub', 'start a hub on the database', async () => {
-      const hub = await startHubProcess({
-        name: 'drill-hub-1',
-        databaseUrl,
-        redisUrl: redis.url,
-        adminToken,
-        env: hubLimits,
-      });
+    // A hub on the given database, killed at cleanup, once it answers /api/ready.
+    const startReadyHub = async (name: string, url: string): Promise<HubProcess> => {
+      const hub = await startHubProcess({ name, databaseUrl: url, redisUrl: redis.url, adminToken, env: hubLimits });
       cleanups.push(() => hub.signal('SIGKILL'));
       await waitReady(hub.httpUrl);
       return hub;
-    });
+    };
+    const firstHub = await timeline.phase('hub', 'start a hub on the database', () =>
+      startReadyHub('drill-hub-1', databaseUrl),
+    );
     const tenancy = await provisionTenant(firstHub.httpUrl, adminToken, `drill-${Date.now()}`);
     const workload = await startWorkload({ wsUrl: firstHub.wsUrl, apiKey: tenancy.apiKey, databaseUrl });
     cleanups.push(() => workload.stop());
@@ -335,16 +325,7 @@ export async function runLocalRestoreDrill(options: LocalRestoreOptions, command
       'start',
       'start the hub on the restored database',
       async () => {
-        const hub = await startHubProcess({
-          name: 'drill-hub-2',
-          databaseUrl: restoredUrl,
-          redisUrl: redis.url,
-          adminToken,
-          env: hubLimits,
-        });
-        cleanups.push(() => hub.signal('SIGKILL'));
-        await waitReady(hub.httpUrl);
-        return hub;
+        return startReadyHub('drill-hub-2', restoredUrl);
       },
       { recovery: true },
     );

@@ -8,7 +8,7 @@
 import { quote } from 'zx';
 import type { Environment } from '../../environments/index.ts';
 import { backupListArgs, postgresTimestamp, restoreArgs, restoreCommand, type BarmanLocation } from '../lib/barman.ts';
-import { VERIFICATION_SQL, summarySql } from '../lib/verification-sql.ts';
+import { PSQL_QUERY_FLAGS, VERIFICATION_SQL, summarySql } from '../lib/verification-sql.ts';
 import type { PlanStep } from './k8s.ts';
 
 export const VM_SOURCE = {
@@ -58,20 +58,7 @@ export function vmRestorePlan(options: VmRestorePlanOptions): VmRestorePlan {
   const dir = `/var/lib/postgresql/drill-${options.runId}`;
   const host = options.sshHost;
   const psql = (port: number, sql: string) =>
-    remote(host, [
-      'psql',
-      '--port',
-      String(port),
-      '--dbname',
-      VM_SOURCE.database,
-      '--no-psqlrc',
-      '--tuples-only',
-      '--no-align',
-      '--set',
-      'ON_ERROR_STOP=1',
-      '--command',
-      sql,
-    ]);
+    remote(host, ['psql', '--port', String(port), '--dbname', VM_SOURCE.database, ...PSQL_QUERY_FLAGS, sql]);
   const settings = [
     `port = ${VM_SOURCE.scratchPort}`,
     "listen_addresses = 'localhost'",

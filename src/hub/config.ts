@@ -2,6 +2,7 @@
  * Configuration comes only from environment variables, validated once at start. A mistake names the
  * variable and the rule; values of secret variables are never echoed back.
  */
+import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -44,9 +45,69 @@ function connectionUrl(protocols: readonly string[]) {
     });
 }
 
+/** A comma-separated list of IP addresses and CIDR ranges, e.g. `10.42.0.0/16,127.0.0.1`. */
+const addressList = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const entries = (raw ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '');
+    for (const entry of entries) {
+      const [address = '', bits, extra] = entry.split('/');
+      const family = isIP(address);
+      const max = family === 6 ? 128 : 32;
+      const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+      if (family === 0 || !validBits || extra !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be IP addresses or CIDR ranges separated by commas (got ${JSON.stringify(entry)})`,
+        });
+        return z.NEVER;
+      }
+    }
+    return entries;
+  });
+
+const MIB = 1024 * 1024;
+
+/* Rate limit rules, each enforced per agent, per API key and per tenant (token buckets per minute). */
+const RATE_DEFAULTS = {
+  requests: { agent: 600, key: 6_000, tenant: 30_000 },
+  messages: { agent: 100, key: 1_000, tenant: 5_000 },
+  tasks: { agent: 20, key: 200, tenant: 1_000 },
+  memoryWrites: { agent: 50, key: 500, tenant: 2_500 },
+} as const;
+export type RateRuleName = keyof typeof RATE_DEFAULTS;
+export type RateScope = 'agent' | 'key' | 'tenant';
+const SCOPE_PREFIX: Record<RateScope, string> = {
+  agent: 'HUB_RATE_',
+  key: 'HUB_KEY_RATE_',
+  tenant: 'HUB_TENANT_RATE_',
+};
+const RULE_SUFFIX: Record<RateRuleName, string> = {
+  requests: 'REQUESTS_PER_MIN',
+  messages: 'MESSAGES_PER_MIN',
+  tasks: 'TASKS_PER_MIN',
+  memoryWrites: 'MEMORY_WRITES_PER_MIN',
+};
+/** The environment variable that sets one rule in one scope, e.g. `HUB_KEY_RATE_MESSAGES_PER_MIN`. */
+export const rateVariable = (rule: RateRuleName, scope: RateScope) => `${SCOPE_PREFIX[scope]}${RULE_SUFFIX[rule]}`;
+const RULES = Object.keys(RATE_DEFAULTS) as RateRuleName[];
+const SCOPES: readonly RateScope[] = ['agent', 'key', 'tenant'];
+const rateVariables = Object.fromEntries(
+  RULES.flatMap((rule) =>
+    SCOPES.map((scope) => [rateVariable(rule, scope), integer(RATE_DEFAULTS[rule][scope], 1, 10_000_000)]),
+  ),
+);
+
 const environmentSchema = z.object({
   HUB_HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
   HUB_PORT: integer(8080, 0, 65535),
+  HUB_ADMIN_HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
+  HUB_ADMIN_PORT: integer(9090, 0, 65535),
+  HUB_TRUSTED_PROXIES: addressList,
   DATABASE_URL: connectionUrl(['postgres:', 'postgresql:']),
   REDIS_URL: connectionUrl(['redis:', 'rediss:']),
   HUB_DATA_DIR: z.string().min(1, 'must not be empty').default('.hub-data'),
@@ -60,9 +121,16 @@ const environmentSchema = z.object({
     .optional(),
   HUB_SHUTDOWN_GRACE_MS: integer(25_000, 100, 600_000),
   HUB_DRAIN_DELAY_MS: integer(0, 0, 600_000),
-  HUB_RATE_MESSAGES_PER_MIN: integer(100, 1, 1_000_000),
-  HUB_RATE_TASKS_PER_MIN: integer(20, 1, 1_000_000),
-  HUB_RATE_MEMORY_WRITES_PER_MIN: integer(50, 1, 1_000_000),
+  ...rateVariables,
+  HUB_AUTH_FAILURES_PER_MIN: integer(5, 1, 1_000_000),
+  HUB_ADMIN_REQUESTS_PER_MIN: integer(60, 1, 1_000_000),
+  HUB_MAX_CONNECTIONS: integer(20_000, 1, 10_000_000),
+  HUB_MAX_CONNECTIONS_PER_ADDRESS: integer(200, 1, 10_000_000),
+  HUB_MAX_CONNECTIONS_PER_KEY: integer(2_000, 1, 10_000_000),
+  HUB_MAX_CONNECTIONS_PER_TENANT: integer(10_000, 1, 10_000_000),
+  HUB_MAX_AGENTS_PER_KEY: integer(1_000, 1, 10_000_000),
+  HUB_SESSION_BUFFER_BYTES: integer(8 * MIB, MIB, 1024 * MIB),
+  HUB_OUTBOUND_BUFFER_BYTES: integer(256 * MIB, 16 * MIB, 64 * 1024 * MIB),
   HUB_PRESENCE_TTL_MS: integer(30_000, 1_000, 3_600_000),
   HUB_TASK_TIMEOUT_MS: integer(60_000, 100, 86_400_000),
   HUB_TASK_MAX_ATTEMPTS: integer(3, 1, 100),
@@ -74,16 +142,39 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export interface RateLimits {
-  /** Direct messages and broadcasts per agent per minute. */
-  readonly messagesPerMinute: number;
-  readonly tasksPerMinute: number;
-  readonly memoryWritesPerMinute: number;
+/**
+ * Per-minute allowances of each rule in each scope: `requests` counts every request after hello,
+ * `messages` direct messages and broadcasts, `tasks` submissions, `memoryWrites` sets and deletes.
+ */
+export type RateLimits = Readonly<Record<RateRuleName, Readonly<Record<RateScope, number>>>>;
+
+/** Caps on what one client can hold or try; see PROTOCOL.md, Limits. */
+export interface AbuseLimits {
+  /** Failed hellos and admin authentications per remote address per minute. */
+  readonly authFailuresPerMinute: number;
+  /** Admin API requests per minute per remote address. */
+  readonly adminRequestsPerMinute: number;
+  /** WebSocket connections on this replica, in total and per remote address, API key and tenant. */
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly maxConnectionsPerKey: number;
+  readonly maxConnectionsPerTenant: number;
+  /** Distinct agents an API key may create. */
+  readonly maxAgentsPerKey: number;
+  /** Bytes one session may have waiting to be written before it is closed as a slow consumer. */
+  readonly sessionBufferBytes: number;
+  /** Bytes all sessions of the replica together may have waiting to be written. */
+  readonly outboundBufferBytes: number;
 }
 
 export interface HubConfig {
   readonly host: string;
   readonly port: number;
+  /** The operations listener (`/metrics`, the admin API, health): keep it off the public path. */
+  readonly adminHost: string;
+  readonly adminPort: number;
+  /** Proxies whose `X-Forwarded-For` is believed; the client address is the first hop not in this list. */
+  readonly trustedProxies: BlockList;
   /** `server`: Postgres + Redis, any number of replicas. `embedded`: PGlite + in-process bus, one replica. */
   readonly mode: 'server' | 'embedded';
   readonly databaseUrl?: string;
@@ -97,6 +188,7 @@ export interface HubConfig {
   /** After SIGTERM, how long to keep serving while not ready, so load balancers stop routing here first. */
   readonly drainDelayMs: number;
   readonly rateLimits: RateLimits;
+  readonly limits: AbuseLimits;
   readonly presenceTtlMs: number;
   readonly taskTimeoutMs: number;
   readonly taskMaxAttempts: number;
@@ -130,7 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
     });
     throw new ConfigError(problems);
   }
-  const e = parsed.data;
+  const e = parsed.data as typeof parsed.data & Record<string, number>;
   if (purpose === 'serve' && (e.DATABASE_URL === undefined) !== (e.REDIS_URL === undefined)) {
     throw new ConfigError([
       'DATABASE_URL and REDIS_URL: set both (server mode, any number of replicas) or neither (embedded mode, one replica)',
@@ -139,6 +231,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
   return {
     host: e.HUB_HOST,
     port: e.HUB_PORT,
+    adminHost: e.HUB_ADMIN_HOST,
+    adminPort: e.HUB_ADMIN_PORT,
+    trustedProxies: blockList(e.HUB_TRUSTED_PROXIES),
     mode: e.DATABASE_URL === undefined ? 'embedded' : 'server',
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -151,10 +246,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
         .slice(0, 80)}-${process.pid}`,
     shutdownGraceMs: e.HUB_SHUTDOWN_GRACE_MS,
     drainDelayMs: e.HUB_DRAIN_DELAY_MS,
-    rateLimits: {
-      messagesPerMinute: e.HUB_RATE_MESSAGES_PER_MIN,
-      tasksPerMinute: e.HUB_RATE_TASKS_PER_MIN,
-      memoryWritesPerMinute: e.HUB_RATE_MEMORY_WRITES_PER_MIN,
+    rateLimits: Object.fromEntries(
+      RULES.map((rule) => [rule, Object.fromEntries(SCOPES.map((scope) => [scope, e[rateVariable(rule, scope)]!]))]),
+    ) as RateLimits,
+    limits: {
+      authFailuresPerMinute: e.HUB_AUTH_FAILURES_PER_MIN,
+      adminRequestsPerMinute: e.HUB_ADMIN_REQUESTS_PER_MIN,
+      maxConnections: e.HUB_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.HUB_MAX_CONNECTIONS_PER_ADDRESS,
+      maxConnectionsPerKey: e.HUB_MAX_CONNECTIONS_PER_KEY,
+      maxConnectionsPerTenant: e.HUB_MAX_CONNECTIONS_PER_TENANT,
+      maxAgentsPerKey: e.HUB_MAX_AGENTS_PER_KEY,
+      sessionBufferBytes: e.HUB_SESSION_BUFFER_BYTES,
+      outboundBufferBytes: e.HUB_OUTBOUND_BUFFER_BYTES,
     },
     presenceTtlMs: e.HUB_PRESENCE_TTL_MS,
     taskTimeoutMs: e.HUB_TASK_TIMEOUT_MS,
@@ -166,6 +270,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
     migrateOnStart: e.HUB_MIGRATE_ON_START === 'true',
     logLevel: e.LOG_LEVEL,
   };
+}
+
+function blockList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/') as [string, string | undefined];
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(bits), family);
+  }
+  return list;
 }
 
 /** A URL fit for logs: scheme, host, port and path, never credentials. */

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Bus } from './bus/bus.ts';
 import { createMemoryBus } from './bus/memory-bus.ts';
@@ -6,14 +7,14 @@ import { describeUrl, type HubConfig } from './config.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
-import { createHttpServer } from './http/server.ts';
+import { createOperationsServer, createPublicServer } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { HubMetrics } from './metrics.ts';
 import { migrations } from './migrations/index.ts';
 import { Presence } from './presence/presence.ts';
 import { createRedisPresenceStore } from './presence/redis-store.ts';
 import { createMemoryPresenceStore, type PresenceStore } from './presence/store.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { createMemoryBucketStore, createRedisBucketStore, RateLimiter, type BucketStore } from './rate-limit.ts';
 import { Accounts } from './services/accounts.ts';
 import { pruneIdempotencyKeys } from './services/idempotency.ts';
 import { Memory } from './services/memory.ts';
@@ -27,10 +28,15 @@ const HOUSEKEEPING_INTERVAL_MS = 60_000;
 
 export interface Hub {
   readonly services: Services;
-  /** The port actually bound (useful with HUB_PORT=0). */
+  /** The public port actually bound (useful with HUB_PORT=0). */
   readonly port: number;
+  /** The operations port actually bound (useful with HUB_ADMIN_PORT=0). */
+  readonly adminPort: number;
+  /** The public listener: `/ws`, `/api/health`, `/api/ready`. */
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** The operations listener: `/metrics`, `/api/admin/…`, `/api/health`, `/api/ready`. */
+  readonly adminUrl: string;
   /** Agents connected to this replica. */
   connections(): number;
   /** Graceful shutdown: not ready, refuse connections, drain sessions, flush, close. Idempotent. */
@@ -44,11 +50,35 @@ export function describeMode(config: HubConfig): string {
   return `hub starting in server mode: Postgres at ${describeUrl(config.databaseUrl!)}, Redis at ${describeUrl(config.redisUrl!)}`;
 }
 
-async function openBus(config: HubConfig, log: Logger): Promise<{ bus: Bus; store: PresenceStore }> {
-  if (config.redisUrl === undefined) return { bus: createMemoryBus(log), store: createMemoryPresenceStore() };
+/** The bus and the state replicas share through it: rosters and rate limit buckets. */
+async function openBus(
+  config: HubConfig,
+  log: Logger,
+): Promise<{ bus: Bus; store: PresenceStore; buckets: BucketStore; prune: () => void }> {
+  if (config.redisUrl === undefined) {
+    const buckets = createMemoryBucketStore();
+    return { bus: createMemoryBus(log), store: createMemoryPresenceStore(), buckets, prune: () => buckets.prune() };
+  }
   const bus = await createRedisBus(config.redisUrl, log);
-  return { bus, store: createRedisPresenceStore(bus.commands, config.presenceTtlMs) };
+  return {
+    bus,
+    store: createRedisPresenceStore(bus.commands, config.presenceTtlMs),
+    buckets: createRedisBucketStore(bus.commands),
+    prune: () => undefined,
+  };
 }
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+const loopbackFor = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
 export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
   log.info({ mode: config.mode }, describeMode(config));
@@ -58,7 +88,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
     const report = await migrate(db, migrations);
     log.info({ applied: report.applied, schemaVersion: report.current }, 'database schema is current');
   }
-  const { bus, store } = await openBus(config, log);
+  const { bus, store, buckets, prune } = await openBus(config, log);
   const presence = new Presence(store, bus, config.presenceTtlMs, log);
   const services: Services = {
     config,
@@ -78,17 +108,16 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
       metrics,
       log,
     ),
-    rateLimiter: new RateLimiter(config.rateLimits),
+    rateLimiter: new RateLimiter(buckets, config.rateLimits, config.limits),
   };
 
   let draining = false;
-  const server = createHttpServer(services, { draining: () => draining });
+  const readiness = { draining: () => draining };
+  const server = createPublicServer(services, readiness);
+  const operations = createOperationsServer(services, readiness);
   const gateway = new AgentGateway(server, services);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, config.port, config.host);
+  const adminPort = await listen(operations, config.adminPort, config.adminHost);
 
   let sweeping: Promise<void> = Promise.resolve();
   const sweeper = setInterval(() => {
@@ -97,13 +126,16 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
       .catch((error: unknown) => log.warn({ err: error }, 'task sweep failed'));
   }, config.sweepIntervalMs);
   const housekeeping = setInterval(() => {
-    services.rateLimiter.prune();
+    prune();
     pruneIdempotencyKeys(db, IDEMPOTENCY_RETENTION_MS).catch((error: unknown) =>
       log.warn({ err: error }, 'pruning idempotency keys failed'),
     );
   }, HOUSEKEEPING_INTERVAL_MS);
 
-  log.info({ port, host: config.host }, `hub listening on http://${config.host}:${port} (WebSocket path /ws)`);
+  log.info(
+    { port, host: config.host, adminPort, adminHost: config.adminHost },
+    `hub listening on http://${config.host}:${port} (WebSocket path /ws), operations on http://${config.adminHost}:${adminPort}`,
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
@@ -118,10 +150,15 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
       clearInterval(sweeper);
       clearInterval(housekeeping);
       await sweeping;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all(
+        [server, operations].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
       await bus.close();
       await db.close();
       log.info({ reason }, 'hub stopped');
@@ -129,12 +166,14 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
     return stopping;
   };
 
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const host = loopbackFor(config.host);
   return {
     services,
     port,
+    adminPort,
     httpUrl: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}/ws`,
+    adminUrl: `http://${loopbackFor(config.adminHost)}:${adminPort}`,
     connections: () => gateway.connections,
     shutdown,
   };

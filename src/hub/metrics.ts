@@ -48,6 +48,25 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  /** Anything that failed inside the hub rather than because of its input; should stay at 0. */
+  readonly internalErrors = new Counter({
+    name: 'hub_internal_errors_total',
+    help: 'Failures inside the hub, by where they surfaced (request, http, process)',
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
+  readonly connectionsRefused = new Counter({
+    name: 'hub_connections_refused_total',
+    help: 'Connections refused or closed by a limit, by rule',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+  readonly outboundBytes = new Gauge({
+    name: 'hub_outbound_buffered_bytes',
+    help: 'Bytes written to agent sockets and not yet taken by the kernel, all sessions together',
+    registers: [this.registry],
+  });
+
   constructor(replicaId: string) {
     this.registry.setDefaultLabels({ replica: replicaId });
     collectDefaultMetrics({ register: this.registry, prefix: 'hub_' });

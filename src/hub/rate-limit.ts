@@ -1,55 +1,203 @@
-import type { RateLimits } from './config.ts';
+import type { Redis } from 'ioredis';
+import type { AbuseLimits, RateLimits, RateRuleName, RateScope } from './config.ts';
 import { HubError } from './protocol/errors.ts';
 
-export type RateRule = 'rate_messages' | 'rate_tasks' | 'rate_memory_writes';
+/** A token bucket: `perMinute` tokens, all of which may be spent at once, refilled continuously. */
+export interface Bucket {
+  readonly key: string;
+  readonly perMinute: number;
+  /** Named in the error when this bucket is the one that is empty. */
+  readonly rule: string;
+  readonly scope: string;
+}
 
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
+export interface Refusal {
+  readonly bucket: Bucket;
+  /** Until the bucket holds a whole token again. */
+  readonly retryAfterMs: number;
 }
 
 /**
- * Per-agent token buckets refilled continuously: a full minute's allowance may be spent at once,
- * then it comes back at limit/60 per second. Buckets are kept per agent rather than per connection
- * so reconnecting does not reset them; an agent holds one session at a time, so one replica sees it.
+ * Buckets shared by every replica (Redis) or held in this process (embedded mode). `take` takes one
+ * token from each bucket, or from none when any of them is short, so a refused request costs nothing;
+ * `check` only asks whether a token is there.
+ */
+export interface BucketStore {
+  take(buckets: readonly Bucket[], mode: 'take' | 'check'): Promise<Refusal | undefined>;
+}
+
+const refill = (tokens: number, perMinute: number, elapsedMs: number) =>
+  Math.min(perMinute, tokens + (elapsedMs * perMinute) / 60_000);
+const waitFor = (tokens: number, perMinute: number) => Math.ceil(((1 - tokens) * 60_000) / perMinute);
+
+export function createMemoryBucketStore(clock: () => number = Date.now): BucketStore & { prune(): void } {
+  const buckets = new Map<string, { tokens: number; updatedAt: number; perMinute: number }>();
+  return {
+    async take(wanted, mode) {
+      const now = clock();
+      const levels = wanted.map((b) => {
+        const held = buckets.get(b.key);
+        return held === undefined ? b.perMinute : refill(held.tokens, b.perMinute, now - held.updatedAt);
+      });
+      let refusal: Refusal | undefined;
+      wanted.forEach((bucket, i) => {
+        const retryAfterMs = levels[i]! < 1 ? waitFor(levels[i]!, bucket.perMinute) : 0;
+        if (retryAfterMs > (refusal?.retryAfterMs ?? 0)) refusal = { bucket, retryAfterMs };
+      });
+      if (refusal !== undefined || mode === 'check') return refusal;
+      wanted.forEach((b, i) => buckets.set(b.key, { tokens: levels[i]! - 1, updatedAt: now, perMinute: b.perMinute }));
+      return undefined;
+    },
+    /** Forgets buckets that have refilled: they hold nothing a fresh bucket would not. */
+    prune() {
+      const now = clock();
+      for (const [key, b] of buckets) {
+        if (refill(b.tokens, b.perMinute, now - b.updatedAt) >= b.perMinute) buckets.delete(key);
+      }
+    },
+  };
+}
+
+/*
+ * One script call per request, atomic across the buckets, on Redis's clock so replicas agree. Each
+ * bucket expires when it would be full again, so idle clients leave nothing behind.
+ * Returns {0} when taken (or, in check mode, available), else {retryAfterMs, index of the bucket}.
+ */
+const TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local take = ARGV[1] == 'take'
+local levels = {}
+local wait, worst = 0, 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[i + 1])
+  local held = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = limit
+  if held[1] then tokens = math.min(limit, tonumber(held[1]) + (now - tonumber(held[2])) * limit / 60000) end
+  levels[i] = tokens
+  if tokens < 1 then
+    local ms = math.ceil((1 - tokens) * 60000 / limit)
+    if ms > wait then wait, worst = ms, i end
+  end
+end
+if wait > 0 or not take then return {wait, worst} end
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[i + 1])
+  local tokens = levels[i] - 1
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', now)
+  redis.call('PEXPIRE', key, math.ceil((limit - tokens) * 60000 / limit) + 1000)
+end
+return {0, 0}
+`;
+
+export function createRedisBucketStore(redis: Redis): BucketStore {
+  return {
+    async take(wanted, mode) {
+      const [wait, index] = (await redis.eval(
+        TAKE,
+        wanted.length,
+        ...wanted.map((b) => `rf:rate:${b.key}`),
+        mode,
+        ...wanted.map((b) => String(b.perMinute)),
+      )) as [number, number];
+      return wait > 0 ? { bucket: wanted[index - 1]!, retryAfterMs: wait } : undefined;
+    },
+  };
+}
+
+/** Who a request is counted against: the agent, the API key it authenticated with, its tenant. */
+export interface RateSubject {
+  readonly agentId: string;
+  readonly keyId: string;
+  readonly tenantId: string;
+}
+
+const SCOPES: readonly RateScope[] = ['agent', 'key', 'tenant'];
+const RULE_NAMES: Record<RateRuleName, string> = {
+  requests: 'rate_requests',
+  messages: 'rate_messages',
+  tasks: 'rate_tasks',
+  memoryWrites: 'rate_memory_writes',
+};
+export type RateRule = Exclude<RateRuleName, 'requests'>;
+
+function refused(refusal: Refusal, message: string): HubError {
+  return new HubError('rate_limited', message, {
+    rule: refusal.bucket.rule,
+    scope: refusal.bucket.scope,
+    retryAfterMs: refusal.retryAfterMs,
+  });
+}
+
+/**
+ * Every limit a client cannot choose its way around: agent requests count against the agent, its
+ * API key and its tenant at once (a new agent name gets a fresh agent bucket, not fresh key or
+ * tenant buckets); failed authentications count against the remote address.
  */
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly perMinute: Record<RateRule, number>;
+  constructor(
+    private readonly store: BucketStore,
+    private readonly rates: RateLimits,
+    private readonly limits: AbuseLimits,
+  ) {}
 
-  constructor(limits: RateLimits) {
-    this.perMinute = {
-      rate_messages: limits.messagesPerMinute,
-      rate_tasks: limits.tasksPerMinute,
-      rate_memory_writes: limits.memoryWritesPerMinute,
+  /** Takes a `requests` token, plus one of `rule` when given, in every scope; throws `rate_limited`. */
+  async request(subject: RateSubject, rule?: RateRule): Promise<void> {
+    const ids: Record<RateScope, string> = { agent: subject.agentId, key: subject.keyId, tenant: subject.tenantId };
+    const buckets = (rule === undefined ? ['requests' as const] : (['requests', rule] as const)).flatMap((name) =>
+      SCOPES.map((scope) => ({
+        key: `${scope}:${ids[scope]}:${name}`,
+        perMinute: this.rates[name][scope],
+        rule: RULE_NAMES[name],
+        scope,
+      })),
+    );
+    const refusal = await this.store.take(buckets, 'take');
+    if (refusal !== undefined) {
+      const { rule: name, scope, perMinute } = refusal.bucket;
+      throw refused(refusal, `rule ${name}: at most ${perMinute} per minute per ${scope}`);
+    }
+  }
+
+  /** Per-minute allowances by rule name and scope, as the hello reply tells agents. */
+  describe(): Record<string, Record<RateScope, number>> {
+    return Object.fromEntries(
+      (Object.keys(RULE_NAMES) as RateRuleName[]).map((name) => [RULE_NAMES[name], { ...this.rates[name] }]),
+    );
+  }
+
+  /** Throws while the address has used up its failed authentications; a success costs nothing. */
+  async authAllowed(address: string): Promise<void> {
+    const refusal = await this.store.take([this.authBucket(address)], 'check');
+    if (refusal !== undefined) {
+      throw refused(
+        refusal,
+        `rule auth_failures: at most ${this.limits.authFailuresPerMinute} failed authentications per minute per address`,
+      );
+    }
+  }
+
+  async authFailed(address: string): Promise<void> {
+    await this.store.take([this.authBucket(address)], 'take');
+  }
+
+  /** One admin API request; the admin token is one key, so this bounds the whole admin API. */
+  async adminRequest(): Promise<void> {
+    const perMinute = this.limits.adminRequestsPerMinute;
+    const refusal = await this.store.take(
+      [{ key: 'admin:requests', perMinute, rule: 'rate_admin', scope: 'key' }],
+      'take',
+    );
+    if (refusal !== undefined)
+      throw refused(refusal, `rule rate_admin: at most ${perMinute} admin requests per minute`);
+  }
+
+  private authBucket(address: string): Bucket {
+    return {
+      key: `address:${address}:auth`,
+      perMinute: this.limits.authFailuresPerMinute,
+      rule: 'auth_failures',
+      scope: 'address',
     };
-  }
-
-  /** Takes one token or throws `rate_limited` naming the rule and when to retry. */
-  take(agentId: string, rule: RateRule, now = Date.now()): void {
-    const limit = this.perMinute[rule];
-    const key = `${agentId}:${rule}`;
-    const bucket = this.buckets.get(key) ?? { tokens: limit, updatedAt: now };
-    bucket.tokens = Math.min(limit, bucket.tokens + ((now - bucket.updatedAt) * limit) / 60_000);
-    bucket.updatedAt = now;
-    this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return;
-    }
-    const retryAfterMs = Math.ceil(((1 - bucket.tokens) * 60_000) / limit);
-    throw new HubError('rate_limited', `rule ${rule}: at most ${limit} per minute per agent`, {
-      rule,
-      retryAfterMs,
-    });
-  }
-
-  /** Forgets buckets that have refilled completely; they hold nothing a fresh bucket would not. */
-  prune(now = Date.now()): void {
-    for (const [key, bucket] of this.buckets) {
-      const rule = key.slice(key.lastIndexOf(':') + 1) as RateRule;
-      const limit = this.perMinute[rule];
-      if (bucket.tokens + ((now - bucket.updatedAt) * limit) / 60_000 >= limit) this.buckets.delete(key);
-    }
   }
 }

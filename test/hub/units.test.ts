@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from '../../src/hub/client/backoff.ts';
-import { ConfigError, describeUrl, loadConfig } from '../../src/hub/config.ts';
+import { ConfigError, describeUrl, loadConfig, type RateLimits } from '../../src/hub/config.ts';
 import type { RosterEntry } from '../../src/hub/presence/presence.ts';
-import { RateLimiter } from '../../src/hub/rate-limit.ts';
+import type { HubError } from '../../src/hub/protocol/errors.ts';
+import { createMemoryBucketStore, RateLimiter } from '../../src/hub/rate-limit.ts';
 import { pickAgent } from '../../src/hub/services/tasks.ts';
 
 describe('configuration', () => {
@@ -14,7 +15,12 @@ describe('configuration', () => {
       [config.mode, config.port, config.host, config.adminToken],
       ['embedded', 8080, '127.0.0.1', undefined],
     );
-    assert.deepEqual(config.rateLimits, { messagesPerMinute: 100, tasksPerMinute: 20, memoryWritesPerMinute: 50 });
+    assert.deepEqual(config.rateLimits.messages, { agent: 100, key: 1_000, tenant: 5_000 });
+    assert.deepEqual(
+      [config.rateLimits.tasks.agent, config.rateLimits.memoryWrites.agent, config.limits.authFailuresPerMinute],
+      [20, 50, 5],
+    );
+    assert.deepEqual([config.adminHost, config.adminPort], ['127.0.0.1', 9090]);
   });
 
   it('takes configurable rate limits and server mode URLs', () => {
@@ -22,15 +28,23 @@ describe('configuration', () => {
       DATABASE_URL: 'postgres://u:p@db:5432/hub',
       REDIS_URL: 'redis://cache:6379',
       HUB_RATE_MESSAGES_PER_MIN: '7',
+      HUB_TENANT_RATE_TASKS_PER_MIN: '9',
     });
     assert.equal(config.mode, 'server');
-    assert.equal(config.rateLimits.messagesPerMinute, 7);
+    assert.equal(config.rateLimits.messages.agent, 7);
+    assert.equal(config.rateLimits.tasks.tenant, 9);
   });
 
   it('lists every problem at once, by variable', () => {
     const error = (() => {
       try {
-        loadConfig({ HUB_PORT: '70000', LOG_LEVEL: 'loud', HUB_MIGRATE_ON_START: 'yes', REDIS_URL: 'http://x' });
+        loadConfig({
+          HUB_PORT: '70000',
+          LOG_LEVEL: 'loud',
+          HUB_MIGRATE_ON_START: 'yes',
+          REDIS_URL: 'http://x',
+          HUB_TRUSTED_PROXIES: '10.0.0.0/8, 10.1.2.3/33',
+        });
       } catch (e) {
         return e as ConfigError;
       }
@@ -39,8 +53,9 @@ describe('configuration', () => {
     assert.ok(error instanceof ConfigError);
     assert.deepEqual(
       error.problems.map((p) => p.split(':')[0]),
-      ['HUB_PORT', 'REDIS_URL', 'HUB_MIGRATE_ON_START', 'LOG_LEVEL'],
+      ['HUB_PORT', 'HUB_TRUSTED_PROXIES', 'REDIS_URL', 'HUB_MIGRATE_ON_START', 'LOG_LEVEL'],
     );
+    assert.match(error.message, /HUB_TRUSTED_PROXIES: must be IP addresses or CIDR ranges .*"10\.1\.2\.3\/33"/);
   });
 
   it('logs URLs without credentials', () => {
@@ -49,16 +64,76 @@ describe('configuration', () => {
 });
 
 describe('rate limiter', () => {
-  it('allows a minute of requests at once, then refills continuously', () => {
-    const limiter = new RateLimiter({ messagesPerMinute: 3, tasksPerMinute: 1, memoryWritesPerMinute: 1 });
-    for (let i = 0; i < 3; i++) limiter.take('ag_1', 'rate_messages', 0);
-    assert.throws(
-      () => limiter.take('ag_1', 'rate_messages', 0),
-      (e: any) => e.details.rule === 'rate_messages' && e.details.retryAfterMs === 20_000,
+  const rates = (agent: number, key: number, tenant: number) => {
+    const scoped = { agent, key, tenant };
+    return {
+      requests: { agent: 1e6, key: 1e6, tenant: 1e6 },
+      messages: scoped,
+      tasks: scoped,
+      memoryWrites: scoped,
+    } satisfies RateLimits;
+  };
+  const limiterAt = (clock: { now: number }, agent: number, key: number, tenant: number) =>
+    new RateLimiter(
+      createMemoryBucketStore(() => clock.now),
+      rates(agent, key, tenant),
+      loadConfig({}).limits,
     );
-    limiter.take('ag_2', 'rate_messages', 0); // other agents are unaffected
-    limiter.take('ag_1', 'rate_messages', 20_000);
-    assert.throws(() => limiter.take('ag_1', 'rate_messages', 20_000));
+  const refusal = async (promise: Promise<void>) => {
+    try {
+      await promise;
+    } catch (error) {
+      return (error as HubError).toBody();
+    }
+    return undefined;
+  };
+
+  it('allows a minute of requests at once, then refills continuously', async () => {
+    const clock = { now: 0 };
+    const limiter = limiterAt(clock, 3, 100, 100);
+    const agent = { agentId: 'ag_1', keyId: 'key_1', tenantId: 'ten_1' };
+    for (let i = 0; i < 3; i++) await limiter.request(agent, 'messages');
+    assert.deepEqual(await refusal(limiter.request(agent, 'messages')), {
+      code: 'rate_limited',
+      message: 'rule rate_messages: at most 3 per minute per agent',
+      rule: 'rate_messages',
+      scope: 'agent',
+      retryAfterMs: 20_000,
+    });
+    await limiter.request({ ...agent, agentId: 'ag_2' }, 'messages'); // other agents are unaffected
+    clock.now = 20_000;
+    await limiter.request(agent, 'messages');
+    assert.equal((await refusal(limiter.request(agent, 'messages')))?.code, 'rate_limited');
+  });
+
+  it('counts every agent of a key against the key and the tenant: new agent names gain nothing', async () => {
+    const clock = { now: 0 };
+    const limiter = limiterAt(clock, 100, 5, 8);
+    for (let i = 0; i < 5; i++)
+      await limiter.request({ agentId: `ag_${i}`, keyId: 'key_a', tenantId: 'ten_1' }, 'tasks');
+    const fresh = await refusal(limiter.request({ agentId: 'ag_new', keyId: 'key_a', tenantId: 'ten_1' }, 'tasks'));
+    assert.deepEqual([fresh?.rule, fresh?.scope, fresh?.retryAfterMs], ['rate_tasks', 'key', 12_000]);
+    for (let i = 0; i < 3; i++)
+      await limiter.request({ agentId: `ag_b${i}`, keyId: 'key_b', tenantId: 'ten_1' }, 'tasks');
+    const tenant = await refusal(limiter.request({ agentId: 'ag_b9', keyId: 'key_c', tenantId: 'ten_1' }, 'tasks'));
+    assert.deepEqual([tenant?.rule, tenant?.scope], ['rate_tasks', 'tenant']);
+    await limiter.request({ agentId: 'ag_x', keyId: 'key_x', tenantId: 'ten_2' }, 'tasks'); // another tenant is unaffected
+  });
+
+  it('a refused request spends nothing, and failed authentications are counted per address', async () => {
+    const clock = { now: 0 };
+    const limiter = limiterAt(clock, 1, 100, 100);
+    const agent = { agentId: 'ag_1', keyId: 'key_1', tenantId: 'ten_1' };
+    await limiter.request(agent, 'messages');
+    assert.ok(await refusal(limiter.request(agent, 'messages')));
+    await limiter.request({ ...agent, agentId: 'ag_2' }, 'messages'); // the key's bucket lost only the granted token
+    for (let i = 0; i < 5; i++) {
+      await limiter.authAllowed('203.0.113.7');
+      await limiter.authFailed('203.0.113.7');
+    }
+    const blocked = await refusal(limiter.authAllowed('203.0.113.7'));
+    assert.deepEqual([blocked?.rule, blocked?.scope, blocked?.retryAfterMs], ['auth_failures', 'address', 12_000]);
+    await limiter.authAllowed('203.0.113.8');
   });
 });
 
@@ -76,7 +151,7 @@ describe('task routing choice', () => {
     status,
     load,
     replicaId: 'r',
-    joinedAt: 0,
+    joinedAt: '2026-01-01T00:00:00.000Z',
   });
 
   it('requires every capability, then prefers untried, online, fewest active tasks, lowest load', () => {

@@ -1,8 +1,9 @@
 import { initial } from './0001_initial.ts';
+import { abuseLimits } from './0002_abuse_limits.ts';
 import type { Migration } from './migration.ts';
 
 /*
  * Migrations are TypeScript modules rather than .sql files so that the bundled image carries them
  * inside its single file.
  */
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, abuseLimits];

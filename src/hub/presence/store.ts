@@ -9,7 +9,8 @@ export interface PresenceEntry {
   readonly load: number;
   readonly replicaId: string;
   readonly connectionId: string;
-  readonly joinedAt: number;
+  /** When the session joined, ISO 8601. */
+  readonly joinedAt: string;
   /** Epoch ms after which the entry counts as gone (its replica stopped refreshing it). */
   readonly expiresAt: number;
 }

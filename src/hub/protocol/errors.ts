@@ -20,6 +20,8 @@ export interface ErrorBody {
   readonly message: string;
   /** The limit or rule that was broken, e.g. `message_size` or `rate_messages`. */
   readonly rule?: string;
+  /** What a rate or connection limit counts: `agent`, `key`, `tenant`, `address` or `replica`. */
+  readonly scope?: string;
   readonly retryAfterMs?: number;
 }
 
@@ -28,7 +30,7 @@ export class HubError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { readonly rule?: string; readonly retryAfterMs?: number } = {},
+    readonly details: Pick<ErrorBody, 'rule' | 'scope' | 'retryAfterMs'> = {},
   ) {
     super(message);
     this.name = 'HubError';

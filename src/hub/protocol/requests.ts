@@ -3,11 +3,14 @@
  * handlers through limits.ts so that every limit error looks the same.
  */
 import { z } from 'zod';
+import { isPlainText, RULES } from './limits.ts';
 
 const required = z.unknown().refine((v) => v !== undefined, 'is required');
 const id = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{1,64}$`), `must be an id of the form ${prefix}_…`);
 const strings = z.array(z.string()).max(1_000);
+/** Free text the hub stores or shows: rule `text`. */
+const text = (min: number, max: number) => z.string().min(min).max(max).refine(isPlainText, RULES.text);
 
 export const helloSchema = z.strictObject({
   apiKey: z.string().max(200),
@@ -34,7 +37,7 @@ export const dmFetchSchema = z.strictObject({
 });
 
 export const broadcastSchema = z.strictObject({
-  kind: z.string().min(1).max(100).optional(),
+  kind: text(1, 100).optional(),
   data: required,
   tags: strings.optional(),
 });
@@ -61,5 +64,5 @@ export const taskRefSchema = z.strictObject({ taskId: id('tsk') });
 export const taskResultSchema = z.strictObject({
   taskId: id('tsk'),
   result: z.unknown().optional(),
-  error: z.string().min(1).max(10_000).optional(),
+  error: text(1, 10_000).optional(),
 });

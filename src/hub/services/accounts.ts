@@ -1,6 +1,7 @@
 import type { Database } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { HubError, notFound } from '../protocol/errors.ts';
+import { limitExceeded } from '../protocol/limits.ts';
 import { generateApiKey, hashApiKey, hashesEqual, looksLikeApiKey } from './api-keys.ts';
 
 export interface Tenant {
@@ -130,21 +131,48 @@ export class Accounts {
     return { keyId: row.id, tenantId: row.tenant_id, fleetId: row.fleet_id };
   }
 
-  /** Finds or creates the agent named `name` in the fleet; an agent's identity is its name within its fleet. */
+  /**
+   * Finds or creates the agent named `name` in the fleet; an agent's identity is its name within its
+   * fleet. A new name counts against the key's `maxAgents`, so a key cannot mint fresh agents (and
+   * with them fresh per-agent rate buckets) without bound.
+   */
   async upsertAgent(
     scope: KeyScope,
     name: string,
     capabilities: readonly string[],
     tags: readonly string[],
+    maxAgents: number,
   ): Promise<{ id: string; dmSeq: number; ackedSeq: number }> {
-    const [row] = await this.db.query<{ id: string; dm_seq: string | number; acked_seq: string | number }>(
-      `INSERT INTO agents (id, tenant_id, fleet_id, name, capabilities, tags) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (fleet_id, name) DO UPDATE
-         SET capabilities = EXCLUDED.capabilities, tags = EXCLUDED.tags, last_seen_at = now()
+    type Row = { id: string; dm_seq: string | number; acked_seq: string | number };
+    const record = (row: Row) => ({ id: row.id, dmSeq: Number(row.dm_seq), ackedSeq: Number(row.acked_seq) });
+    const params = [JSON.stringify(capabilities), JSON.stringify(tags), scope.fleetId, name];
+    const [known] = await this.db.query<Row>(
+      `UPDATE agents SET capabilities = $1, tags = $2, last_seen_at = now() WHERE fleet_id = $3 AND name = $4
        RETURNING id, dm_seq, acked_seq`,
-      [newId('ag'), scope.tenantId, scope.fleetId, name, JSON.stringify(capabilities), JSON.stringify(tags)],
+      params,
     );
-    return { id: row!.id, dmSeq: Number(row!.dm_seq), ackedSeq: Number(row!.acked_seq) };
+    if (known !== undefined) return record(known);
+    return this.db.transaction(async (tx) => {
+      const counted = await tx.query(
+        'UPDATE api_keys SET agents_created = agents_created + 1 WHERE id = $1 AND agents_created < $2 RETURNING id',
+        [scope.keyId, maxAgents],
+      );
+      if (counted.length === 0) {
+        throw limitExceeded('agents_per_key', 'payload.agent.name', `this key has created ${maxAgents} agents`);
+      }
+      // A concurrent hello may have created the same name meanwhile; then it is that agent, and uncounted.
+      const [row] = await tx.query<Row & { created: boolean }>(
+        `INSERT INTO agents (id, tenant_id, fleet_id, name, capabilities, tags) VALUES ($5, $6, $3, $4, $1, $2)
+         ON CONFLICT (fleet_id, name) DO UPDATE
+           SET capabilities = EXCLUDED.capabilities, tags = EXCLUDED.tags, last_seen_at = now()
+         RETURNING id, dm_seq, acked_seq, (xmax = 0) AS created`,
+        [...params, newId('ag'), scope.tenantId],
+      );
+      if (!row!.created) {
+        await tx.query('UPDATE api_keys SET agents_created = agents_created - 1 WHERE id = $1', [scope.keyId]);
+      }
+      return record(row!);
+    });
   }
 
   async touchAgents(agentIds: readonly string[]): Promise<void> {

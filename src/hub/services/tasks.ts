@@ -91,6 +91,9 @@ const SWEEP_BATCH = 100;
  * routing and sweeping at the same time cannot assign a task twice.
  */
 export class Tasks {
+  /** Where each fleet's next routing pass resumes. */
+  private readonly cursors = new Map<string, { createdAt: string; id: string }>();
+
   constructor(
     private readonly db: Database,
     private readonly bus: Bus,
@@ -217,20 +220,30 @@ export class Tasks {
     this.metrics.tasks.inc({ event: 'failed' }, failed.length);
     for (const task of failed) await this.notify(task.submitter, { kind: 'task.finished', task });
 
-    const pending = await this.db.query<{ id: string; fleet_id: string }>(
-      `SELECT id, fleet_id FROM tasks WHERE status = 'pending' ORDER BY created_at LIMIT ${SWEEP_BATCH}`,
+    const fleets = await this.db.query<{ fleet_id: string }>(
+      `SELECT DISTINCT fleet_id FROM tasks WHERE status = 'pending'`,
     );
-    const byFleet = new Map<string, string[]>();
-    for (const { id, fleet_id } of pending) byFleet.set(fleet_id, [...(byFleet.get(fleet_id) ?? []), id]);
-    for (const [fleetId, ids] of byFleet) await this.routeFleet(fleetId, ids);
+    for (const { fleet_id } of fleets) await this.routePending(fleet_id);
   }
 
-  /** Routes the fleet's waiting tasks, e.g. when an agent that may take them joins. */
+  /**
+   * Routes the next batch of the fleet's waiting tasks, e.g. when an agent that may take them joins.
+   * Each call resumes after the last task the previous one looked at and wraps around, so tasks no
+   * agent can take never hide the ones behind them; each fleet gets its own turn, so no tenant's
+   * backlog delays another's. Fleets are created only by operators, which bounds the turns.
+   */
   async routePending(fleetId: string): Promise<void> {
-    const pending = await this.db.query<{ id: string }>(
-      `SELECT id FROM tasks WHERE fleet_id = $1 AND status = 'pending' ORDER BY created_at LIMIT ${SWEEP_BATCH}`,
-      [fleetId],
+    const cursor = this.cursors.get(fleetId) ?? { createdAt: '-infinity', id: '' };
+    // The timestamp travels as text to keep its microseconds: a cursor rounded to milliseconds could repeat rows.
+    const pending = await this.db.query<{ id: string; created_at: string }>(
+      `SELECT id, created_at::text FROM tasks
+       WHERE fleet_id = $1 AND status = 'pending' AND (created_at, id) > ($2::timestamptz, $3)
+       ORDER BY created_at, id LIMIT ${SWEEP_BATCH}`,
+      [fleetId, cursor.createdAt, cursor.id],
     );
+    const last = pending.at(-1);
+    if (pending.length < SWEEP_BATCH || last === undefined) this.cursors.delete(fleetId);
+    else this.cursors.set(fleetId, { createdAt: last.created_at, id: last.id });
     await this.routeFleet(
       fleetId,
       pending.map((p) => p.id),

@@ -1,3 +1,5 @@
+import type { PresenceEntry } from '../presence/store.ts';
+
 /** The authenticated identity of a session; every handler scopes its queries by these ids. */
 export interface AgentIdentity {
   readonly agentId: string;
@@ -7,6 +9,14 @@ export interface AgentIdentity {
   readonly name: string;
   readonly capabilities: readonly string[];
   readonly tags: readonly string[];
+}
+
+/** What the session registry needs of a session (kept apart so the two modules do not import each other). */
+export interface LiveSession {
+  readonly identity: AgentIdentity;
+  presenceEntry(): Omit<PresenceEntry, 'expiresAt'>;
+  onFleetEvent(event: unknown): void;
+  close(code: number, reason: string): void;
 }
 
 /** WebSocket close codes the hub uses; PROTOCOL.md lists them for client authors. */
@@ -19,4 +29,6 @@ export const CLOSE = {
   replaced: 4009,
   /** The client does not read fast enough for the hub to keep buffering for it. */
   slowConsumer: 4010,
+  /** A connection or authentication limit refused the session: retry later, after `retryAfterMs` if given. */
+  limited: 4029,
 } as const;

@@ -7,6 +7,8 @@ const BUFFER_HIGH_WATER_BYTES = 4 * 1024 * 1024;
  * Sends one session its direct messages strictly in sequence order. A live notification that is the
  * next expected message is sent at once; anything else (a gap, a notification overtaken by another
  * replica's, the backlog after connecting) is read from the table. The client deduplicates by seq.
+ * The sent position moves only once a frame is really handed to the socket; `send` answers false
+ * when the session is closing, and whatever was not sent goes out on the agent's next session.
  */
 export class DmDelivery {
   private pumping = false;
@@ -17,7 +19,7 @@ export class DmDelivery {
     private readonly agentId: string,
     private sentSeq: number,
     private readonly messages: Messages,
-    private readonly send: (message: DirectMessage) => void,
+    private readonly send: (message: DirectMessage) => boolean,
     private readonly bufferedBytes: () => number,
     private readonly onError: (error: unknown) => void,
   ) {}
@@ -25,8 +27,11 @@ export class DmDelivery {
   notify(message: DirectMessage): void {
     if (this.stopped || message.seq <= this.sentSeq) return;
     if (!this.pumping && message.seq === this.sentSeq + 1) {
-      this.sentSeq = message.seq;
-      this.send(message);
+      try {
+        if (this.send(message)) this.sentSeq = message.seq;
+      } catch (error) {
+        this.onError(error);
+      }
       return;
     }
     void this.pump();
@@ -46,8 +51,8 @@ export class DmDelivery {
           const batch = await this.messages.after(this.agentId, this.sentSeq, BATCH);
           for (const message of batch) {
             if (this.stopped || message.seq !== this.sentSeq + 1) break;
+            if (!this.send(message)) return;
             this.sentSeq = message.seq;
-            this.send(message);
           }
           if (batch.length < BATCH) break;
           await this.waitForSocket();

@@ -25,6 +25,8 @@ import type { AgentIdentity } from './agent.ts';
 export interface HandlerContext {
   readonly agent: AgentIdentity;
   readonly services: Services;
+  /** The highest seq this session knows to be acknowledged, so repeated acks cost no database write. */
+  readonly acks: { get(): number; set(seq: number): void };
   /** Updates what the roster shows for this session. */
   setStatus(status: { load?: number; status?: 'online' | 'busy' }): Promise<void>;
 }
@@ -39,7 +41,10 @@ export interface ActivityNotice {
 }
 
 interface Handler {
+  /** The rate rule the request spends, besides `requests`. */
   readonly rate?: RateRule;
+  /** Not counted as a request: acknowledgements follow delivered messages, and cost nothing when repeated. */
+  readonly uncounted?: true;
   run(ctx: HandlerContext, request: Request): Promise<unknown>;
 }
 
@@ -62,7 +67,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   },
 
   'dm.send': {
-    rate: 'rate_messages',
+    rate: 'messages',
     async run(ctx, request) {
       const payload = parsePayload(dmSendSchema, request.payload);
       const body = jsonWithin(payload.body, LIMITS.messageBytes, 'message_size', 'payload.body');
@@ -73,9 +78,13 @@ export const handlers: Readonly<Record<string, Handler>> = {
   },
 
   'dm.ack': {
+    uncounted: true,
     async run(ctx, request) {
       const payload = parsePayload(dmAckSchema, request.payload);
-      return { ackedSeq: await ctx.services.messages.ack(ctx.agent.agentId, payload.seq) };
+      if (payload.seq <= ctx.acks.get()) return { ackedSeq: ctx.acks.get() };
+      const ackedSeq = await ctx.services.messages.ack(ctx.agent.agentId, payload.seq);
+      ctx.acks.set(ackedSeq);
+      return { ackedSeq };
     },
   },
 
@@ -88,7 +97,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   },
 
   'activity.broadcast': {
-    rate: 'rate_messages',
+    rate: 'messages',
     async run(ctx, request) {
       const payload = parsePayload(broadcastSchema, request.payload);
       const tags = payload.tags ?? [];
@@ -108,7 +117,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   },
 
   'memory.set': {
-    rate: 'rate_memory_writes',
+    rate: 'memoryWrites',
     async run(ctx, request) {
       const payload = parsePayload(memorySetSchema, request.payload);
       checkMemoryKey(payload.key);
@@ -135,7 +144,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   },
 
   'memory.delete': {
-    rate: 'rate_memory_writes',
+    rate: 'memoryWrites',
     async run(ctx, request) {
       const payload = parsePayload(memoryKeySchema, request.payload);
       checkMemoryKey(payload.key);
@@ -144,7 +153,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   },
 
   'task.submit': {
-    rate: 'rate_tasks',
+    rate: 'tasks',
     async run(ctx, request) {
       const payload = parsePayload(taskSubmitSchema, request.payload);
       checkTags(payload.capabilities, 'payload.capabilities');

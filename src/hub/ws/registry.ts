@@ -1,6 +1,6 @@
 import { channels, type BusHandler } from '../bus/bus.ts';
 import type { Services } from '../services/services.ts';
-import type { Session } from './session.ts';
+import type { LiveSession as Session } from './agent.ts';
 
 /**
  * The authenticated sessions of this replica, by agent and by fleet. A replica subscribes to a fleet's

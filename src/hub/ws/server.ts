@@ -1,8 +1,10 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { clientAddress, requestTarget } from '../net/client-address.ts';
 import { LIMITS } from '../protocol/limits.ts';
 import type { Services } from '../services/services.ts';
+import { ConnectionSlots, OutboundBudget } from './admission.ts';
 import { SessionRegistry } from './registry.ts';
 import { Session } from './session.ts';
 
@@ -14,6 +16,10 @@ export const WS_PATH = '/ws';
  */
 const HARD_FRAME_CAP_BYTES = 2 * LIMITS.frameBytes;
 
+function refuse(socket: Duplex, status: string, headers = ''): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n${headers}\r\n`);
+}
+
 export class AgentGateway {
   readonly registry: SessionRegistry;
   private readonly wss = new WebSocketServer({
@@ -22,6 +28,8 @@ export class AgentGateway {
     perMessageDeflate: false,
   });
   private readonly sessions = new Set<Session>();
+  private readonly slots: ConnectionSlots;
+  private readonly outbound: OutboundBudget;
   private accepting = true;
   private readonly pinger: NodeJS.Timeout;
   private readonly refresher: NodeJS.Timeout;
@@ -31,6 +39,10 @@ export class AgentGateway {
     private readonly services: Services,
   ) {
     this.registry = new SessionRegistry(services);
+    this.slots = new ConnectionSlots(services.config.limits);
+    this.outbound = new OutboundBudget(services.config.limits.outboundBufferBytes, (bytes) =>
+      services.metrics.outboundBytes.set(bytes),
+    );
     server.on('upgrade', (request, socket, head) => this.upgrade(request, socket, head));
     this.pinger = setInterval(() => this.pingAll(), services.config.wsPingIntervalMs);
     // Presence entries expire unless refreshed; a third of the TTL leaves room for two missed refreshes.
@@ -62,14 +74,28 @@ export class AgentGateway {
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(request.url ?? '/', 'http://hub').pathname;
-    if (path !== WS_PATH || !this.accepting) {
-      const status = path !== WS_PATH ? '404 Not Found' : '503 Service Unavailable';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      return;
+    // A client may reset the connection at any moment; the error must not escape from this socket.
+    socket.on('error', (error) => this.services.log.debug({ err: error.message }, 'upgrade socket error'));
+    if (requestTarget(request.url)?.path !== WS_PATH) return refuse(socket, '404 Not Found');
+    if (!this.accepting) return refuse(socket, '503 Service Unavailable');
+    const address = clientAddress(request, this.services.config.trustedProxies);
+    const release = this.slots.forSocket(address);
+    if (typeof release === 'string') {
+      this.services.metrics.connectionsRefused.inc({ rule: release });
+      return refuse(
+        socket,
+        release === 'connections' ? '503 Service Unavailable' : '429 Too Many Requests',
+        'Retry-After: 10\r\n',
+      );
     }
+    // Released when the TCP connection ends, whether or not the handshake completed.
+    socket.once('close', release);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const session = new Session(ws, this.services, this.registry);
+      const session = new Session(ws, this.services, this.registry, {
+        address,
+        slots: this.slots,
+        outbound: this.outbound,
+      });
       this.sessions.add(session);
       ws.once('close', () => this.sessions.delete(session));
     });

@@ -3,18 +3,22 @@ import { channels, type BusHandler } from '../bus/bus.ts';
 import { newId } from '../ids.ts';
 import { parseEnvelope, parsePayload, salvageId, type Reply, type Request } from '../protocol/envelope.ts';
 import { HubError, type ErrorBody } from '../protocol/errors.ts';
-import { checkAgentName, checkTags, LIMITS, limitExceeded, RULES } from '../protocol/limits.ts';
+import { checkAgentName, checkTags, jsonDepth, LIMITS, limitExceeded, RULES } from '../protocol/limits.ts';
 import { helloSchema } from '../protocol/requests.ts';
 import type { PresenceEvent } from '../presence/presence.ts';
 import type { DirectMessage, DmNotice } from '../services/messages.ts';
 import type { Services } from '../services/services.ts';
 import type { TaskNotice } from '../services/tasks.ts';
-import { CLOSE, type AgentIdentity } from './agent.ts';
+import type { ConnectionSlots, OutboundBudget } from './admission.ts';
+import { CLOSE, type AgentIdentity, type LiveSession } from './agent.ts';
 import { DmDelivery } from './dm-delivery.ts';
 import { handlers, type ActivityNotice, type HandlerContext } from './handlers.ts';
 import type { SessionRegistry } from './registry.ts';
 
-const SLOW_CONSUMER_BYTES = 32 * 1024 * 1024;
+/** The next request waits while this much of the session's earlier output is still unread. */
+const REPLY_HIGH_WATER_BYTES = 1024 * 1024;
+/** Queued request frames beyond this pause reading the socket, so the client's sends back up instead. */
+const QUEUED_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 interface SessionNotice {
   readonly kind: 'session';
@@ -23,22 +27,36 @@ interface SessionNotice {
 
 type AgentNotice = DmNotice | TaskNotice | SessionNotice;
 
+/** What the gateway knows about the connection before the agent says hello. */
+export interface SessionContext {
+  /** The client address limits are bound to. */
+  readonly address: string;
+  readonly slots: ConnectionSlots;
+  readonly outbound: OutboundBudget;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * One agent connection. Requests are answered one at a time in arrival order, so an agent's own
  * messages keep their order; events (DMs, activity, presence, tasks) are pushed in between.
  */
-export class Session {
+export class Session implements LiveSession {
   readonly connectionId = newId('conn');
   alive = true;
   private agent: AgentIdentity | undefined;
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
+  private queuedBytes = 0;
+  private paused = false;
   private draining = false;
   private closed = false;
   private delivery: DmDelivery | undefined;
+  private releaseSessionSlots: (() => void) | undefined;
   private status: 'online' | 'busy' = 'online';
   private load = 0;
-  private readonly joinedAt = Date.now();
+  private ackedSeq = 0;
+  private readonly joinedAt = new Date().toISOString();
   private readonly helloTimer: NodeJS.Timeout;
   private readonly onAgentNotice: BusHandler = (notice) => this.handleAgentNotice(notice as AgentNotice);
 
@@ -46,6 +64,7 @@ export class Session {
     private readonly ws: WebSocket,
     private readonly services: Services,
     private readonly registry: SessionRegistry,
+    private readonly context: SessionContext,
   ) {
     this.helloTimer = setTimeout(() => {
       if (this.agent === undefined) this.close(CLOSE.helloTimeout, 'no hello within the time limit');
@@ -59,10 +78,6 @@ export class Session {
   get identity(): AgentIdentity {
     if (this.agent === undefined) throw new Error('session is not authenticated');
     return this.agent;
-  }
-
-  get authenticated(): boolean {
-    return this.agent !== undefined;
   }
 
   /** Stops taking requests, answers the ones already received, then tells the client to reconnect. */
@@ -101,12 +116,16 @@ export class Session {
     };
   }
 
+  /** Fleet events reach agents in the documented shapes, without the bus's routing fields. */
   onFleetEvent(event: unknown): void {
     const notice = event as ActivityNotice | PresenceEvent;
     if (notice.kind === 'activity') {
-      if (notice.from !== this.agent?.agentId) this.push('activity', notice);
+      const { from, fromName, activity, at } = notice;
+      if (from !== this.agent?.agentId) this.push('activity', { from, fromName, activity, at });
     } else if (notice.kind === 'presence') {
-      if (notice.agentId !== this.agent?.agentId) this.push(`presence.${notice.event}`, notice);
+      if (notice.agentId !== this.agent?.agentId) {
+        this.push(`presence.${notice.event}`, { agentId: notice.agentId, name: notice.name });
+      }
     }
   }
 
@@ -123,6 +142,8 @@ export class Session {
     if (bytes.length > LIMITS.frameBytes) {
       return this.reply(id, limitExceeded('frame_size', 'frame', `got ${bytes.length} bytes`));
     }
+    const depth = jsonDepth(bytes);
+    if (depth > LIMITS.jsonDepth) return this.reply(id, limitExceeded('json_depth', 'frame', `nests ${depth} deep`));
     let request: Request;
     try {
       request = parseEnvelope(parsed);
@@ -136,16 +157,30 @@ export class Session {
       return this.reply(id, new HubError('overloaded', RULES.queued_requests, { rule: 'queued_requests' }));
     }
     this.queued++;
+    this.queuedBytes += bytes.length;
+    if (this.queuedBytes > QUEUED_HIGH_WATER_BYTES && !this.paused) {
+      this.paused = true;
+      this.ws.pause();
+    }
     this.queue = this.queue
       .then(() => this.handle(request))
       .finally(() => {
         this.queued--;
+        this.queuedBytes -= bytes.length;
+        if (this.paused && this.queuedBytes <= QUEUED_HIGH_WATER_BYTES / 2) {
+          this.paused = false;
+          this.ws.resume();
+        }
       });
   }
 
   private async handle(request: Request): Promise<void> {
+    // Requests of a client that has gone are dropped, and a client that does not read its replies
+    // gets no more until it does: it cannot make the hub hold replies for it.
+    await this.readerKeepsUp();
+    if (this.closed) return;
     const started = performance.now();
-    const known = request.type === 'hello' || request.type in handlers;
+    const known = request.type === 'hello' || Object.hasOwn(handlers, request.type);
     const type = known ? request.type : 'unknown';
     let outcome = 'ok';
     try {
@@ -159,16 +194,27 @@ export class Session {
     }
   }
 
+  private async readerKeepsUp(): Promise<void> {
+    for (let ms = 5; !this.closed && !this.draining && this.ws.bufferedAmount > REPLY_HIGH_WATER_BYTES;) {
+      await sleep(ms);
+      ms = Math.min(ms * 2, 200);
+    }
+  }
+
   private async dispatch(request: Request): Promise<unknown> {
     if (request.type === 'hello') return this.hello(request);
+    if (this.agent === undefined) throw new HubError('unauthenticated', 'send hello with an API key first');
     const handler = Object.hasOwn(handlers, request.type) ? handlers[request.type] : undefined;
     if (handler === undefined)
       throw new HubError('unknown_type', `type: unknown request type ${JSON.stringify(request.type)}`);
-    if (this.agent === undefined) throw new HubError('unauthenticated', 'send hello with an API key first');
-    if (handler.rate !== undefined) this.services.rateLimiter.take(this.agent.agentId, handler.rate);
+    if (!handler.uncounted) await this.services.rateLimiter.request(this.agent, handler.rate);
     const ctx: HandlerContext = {
       agent: this.agent,
       services: this.services,
+      acks: {
+        get: () => this.ackedSeq,
+        set: (seq) => (this.ackedSeq = Math.max(this.ackedSeq, seq)),
+      },
       setStatus: async ({ load, status }) => {
         this.load = load ?? this.load;
         this.status = status ?? this.status;
@@ -186,19 +232,31 @@ export class Session {
     const tags = payload.agent.tags ?? [];
     checkTags(capabilities, 'payload.agent.capabilities');
     checkTags(tags, 'payload.agent.tags');
-    const { accounts, bus, presence, messages, config, log } = this.services;
+    const { accounts, bus, presence, messages, config, log, metrics, rateLimiter } = this.services;
 
-    let scope;
-    try {
-      scope = await accounts.authenticate(payload.apiKey);
-    } catch (error) {
-      this.reply(request.id ?? null, error);
-      this.close(CLOSE.unauthorized, 'unauthorized');
+    const scope = await this.authenticate(request, payload.apiKey);
+    if (scope === undefined || this.closed) return undefined;
+    const release = this.context.slots.forSession(scope.keyId, scope.tenantId);
+    if (typeof release === 'string') {
+      metrics.connectionsRefused.inc({ rule: release });
+      this.reply(request.id ?? null, limitExceeded('connections', 'hello', `${release} is reached on this replica`));
+      this.close(CLOSE.limited, release);
       return undefined;
     }
-    if (this.closed) return undefined;
-    const record = await accounts.upsertAgent(scope, payload.agent.name, capabilities, tags);
+    let record;
+    try {
+      record = await accounts.upsertAgent(scope, payload.agent.name, capabilities, tags, config.limits.maxAgentsPerKey);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (this.closed) {
+      release();
+      return undefined;
+    }
+    this.releaseSessionSlots = release;
     this.agent = { ...scope, agentId: record.id, name: payload.agent.name, capabilities, tags };
+    this.ackedSeq = record.ackedSeq;
     clearTimeout(this.helloTimer);
 
     await bus.subscribe(channels.agent(record.id), this.onAgentNotice);
@@ -214,7 +272,10 @@ export class Session {
       messages,
       (message) => this.deliver(message),
       () => this.ws.bufferedAmount,
-      (error) => log.error({ err: error, agentId: record.id }, 'direct message delivery failed'),
+      (error) => {
+        metrics.internalErrors.inc({ where: 'request' });
+        log.error({ err: error, agentId: record.id }, 'direct message delivery failed');
+      },
     );
     log.info(
       { agentId: record.id, fleetId: scope.fleetId, tenantId: scope.tenantId, conn: this.connectionId },
@@ -231,13 +292,32 @@ export class Session {
       resumeAfter,
       heartbeatIntervalMs: Math.floor(config.presenceTtlMs / 3),
       limits: LIMITS,
-      rateLimits: config.rateLimits,
+      rateLimits: rateLimiter.describe(),
     });
     void this.delivery.pump();
     void this.services.tasks
       .routePending(scope.fleetId)
       .catch((error: unknown) => log.warn({ err: error, fleetId: scope.fleetId }, 'task routing failed'));
     return undefined;
+  }
+
+  /**
+   * The key's scope, or undefined once the refusal is answered and the socket closing. An address
+   * that keeps presenting bad keys is refused before its key is even looked at.
+   */
+  private async authenticate(request: Request, apiKey: string) {
+    const { accounts, rateLimiter, metrics } = this.services;
+    try {
+      await rateLimiter.authAllowed(this.context.address);
+      return await accounts.authenticate(apiKey);
+    } catch (error) {
+      if (!(error instanceof HubError)) throw error;
+      if (error.code === 'unauthorized') await rateLimiter.authFailed(this.context.address);
+      metrics.connectionsRefused.inc({ rule: error.details.rule ?? error.code });
+      this.reply(request.id ?? null, error);
+      this.close(error.code === 'unauthorized' ? CLOSE.unauthorized : CLOSE.limited, error.code);
+      return undefined;
+    }
   }
 
   private handleAgentNotice(notice: AgentNotice): void {
@@ -256,21 +336,26 @@ export class Session {
     }
   }
 
-  private deliver(message: DirectMessage): void {
+  private deliver(message: DirectMessage): boolean {
+    if (!this.push('dm', message)) return false;
     this.services.metrics.dmDeliveries.inc();
-    this.push('dm', message);
+    return true;
   }
 
-  private push(event: string, payload: unknown): void {
-    this.send({ type: 'event', event, payload });
+  private push(event: string, payload: unknown): boolean {
+    return this.send({ type: 'event', event, payload });
   }
 
   private reply(id: string | null, error?: unknown, payload?: unknown): void {
-    if (error === undefined) return this.send({ type: 'reply', id, ok: true, payload: payload ?? {} } satisfies Reply);
+    if (error === undefined) {
+      this.send({ type: 'reply', id, ok: true, payload: payload ?? {} } satisfies Reply);
+      return;
+    }
     let body: ErrorBody;
     if (error instanceof HubError) {
       body = error.toBody();
     } else {
+      this.services.metrics.internalErrors.inc({ where: 'request' });
       this.services.log.error({ err: error, conn: this.connectionId }, 'request failed');
       body = { code: 'internal', message: 'internal error: the request may be retried' };
     }
@@ -278,13 +363,25 @@ export class Session {
     this.send({ type: 'reply', id, ok: false, error: body } satisfies Reply);
   }
 
-  private send(frame: object): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > SLOW_CONSUMER_BYTES) {
+  /**
+   * Writes one frame, or closes a client that reads too slowly; true when the frame was handed to
+   * the socket. Bytes count against the session's and the replica's outbound budget until written.
+   */
+  private send(frame: object): boolean {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
+    const text = JSON.stringify(frame);
+    const bytes = Buffer.byteLength(text);
+    const held = this.ws.bufferedAmount;
+    const { outbound } = this.context;
+    const overSession = held > 0 && held + bytes > this.services.config.limits.sessionBufferBytes;
+    if (overSession || !outbound.admits(held, bytes)) {
+      this.services.metrics.connectionsRefused.inc({ rule: 'slow_consumer' });
       this.close(CLOSE.slowConsumer, 'too slow: reconnect and resume');
-      return;
+      return false;
     }
-    this.ws.send(JSON.stringify(frame));
+    outbound.add(bytes);
+    this.ws.send(text, () => outbound.release(bytes));
+    return true;
   }
 
   private async onClose(): Promise<void> {
@@ -292,6 +389,7 @@ export class Session {
     this.closed = true;
     clearTimeout(this.helloTimer);
     this.delivery?.stop();
+    this.releaseSessionSlots?.();
     const agent = this.agent;
     if (agent === undefined) return;
     const { bus, presence, log } = this.services;

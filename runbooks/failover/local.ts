@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Environment } from '../../environments/index.ts';
 import { startPostgres, startRedis } from '../../scripts/lib/local-services.ts';
+import { limitsLifted } from '../../src/hub/config.ts';
 import { round } from '../lib/disk.ts';
 import { newAdminToken, provisionTenant, startHubProcess, waitReady, type HubProcess } from '../lib/hub-process.ts';
 import { checkObjective, type Objectives, verdict } from '../lib/objectives.ts';
@@ -69,7 +70,7 @@ export async function runLocalFailoverDrill(options: LocalFailoverOptions, comma
           redisUrl: redis.url,
           adminToken,
           // A drain delay lets HAProxy's health check see "not ready" before sessions are closed.
-          env: { HUB_RATE_MESSAGES_PER_MIN: '1000000', HUB_DRAIN_DELAY_MS: '1000', HUB_SHUTDOWN_GRACE_MS: '15000' },
+          env: { ...limitsLifted(), HUB_DRAIN_DELAY_MS: '1000', HUB_SHUTDOWN_GRACE_MS: '15000' },
         });
         hubs.push(hub);
         cleanups.push(() => hub.signal('SIGKILL'));
@@ -83,7 +84,7 @@ export async function runLocalFailoverDrill(options: LocalFailoverOptions, comma
       return lb;
     });
 
-    const tenancy = await provisionTenant(hubs[0]!.httpUrl, adminToken, `failover-${Date.now()}`);
+    const tenancy = await provisionTenant(hubs[0]!.adminUrl, adminToken, `failover-${Date.now()}`);
     load = new AgentLoad<FailoverEvent>({
       urls: [lb.wsUrl],
       apiKey: tenancy.apiKey,

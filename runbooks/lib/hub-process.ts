@@ -5,12 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { $, expBackoff, retry, type ProcessPromise } from 'zx';
 import { repoRoot } from '../../scripts/lib/tools.ts';
+import { listeningPorts, type ListeningPorts } from '../../src/hub/listening.ts';
 
 export interface HubProcess {
   readonly name: string;
   readonly port: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** The operations listener: the admin API and /metrics. */
+  readonly adminUrl: string;
   /** Sends a signal and resolves with the exit code (null when killed by the signal). */
   signal(signal: 'SIGTERM' | 'SIGKILL'): Promise<number | null>;
   readonly exited: Promise<number | null>;
@@ -37,6 +40,7 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     HUB_ADMIN_TOKEN: options.adminToken,
     HUB_HOST: '127.0.0.1',
     HUB_PORT: '0',
+    HUB_ADMIN_PORT: '0',
     HUB_REPLICA_ID: options.name,
     LOG_LEVEL: 'info',
     ...options.env,
@@ -56,7 +60,7 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const port = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<ListeningPorts>((resolve, reject) => {
     const timer = setTimeout(
       () =>
         reject(
@@ -70,10 +74,10 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
         const line = stdout.slice(0, nl);
         stdout = stdout.slice(nl + 1);
         if (!line.startsWith('{')) continue;
-        const entry = JSON.parse(line) as { port?: number; msg?: string };
-        if (typeof entry.port === 'number' && /hub listening/.test(entry.msg ?? '')) {
+        const listening = listeningPorts(line);
+        if (listening !== undefined) {
           clearTimeout(timer);
-          resolve(entry.port);
+          resolve(listening);
         }
       }
     });
@@ -84,9 +88,10 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
   });
   return {
     name: options.name,
-    port,
-    httpUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    port: ports.port,
+    httpUrl: `http://127.0.0.1:${ports.port}`,
+    wsUrl: `ws://127.0.0.1:${ports.port}/ws`,
+    adminUrl: `http://127.0.0.1:${ports.adminPort}`,
     exited,
     async signal(signal) {
       if (running) await child.kill(signal);
@@ -111,9 +116,9 @@ export interface Tenancy {
 }
 
 /** Creates a tenant with one fleet and an API key through the admin API. */
-export async function provisionTenant(httpUrl: string, adminToken: string, name: string): Promise<Tenancy> {
+export async function provisionTenant(adminUrl: string, adminToken: string, name: string): Promise<Tenancy> {
   const post = async <T>(path: string, body: unknown): Promise<T> => {
-    const response = await fetch(`${httpUrl}${path}`, {
+    const response = await fetch(`${adminUrl}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
       body: JSON.stringify(body),

@@ -20,6 +20,7 @@ import {
   type LocalPostgres,
 } from '../../scripts/lib/local-services.ts';
 import { HubClient } from '../../src/hub/client/client.ts';
+import { limitsLifted } from '../../src/hub/config.ts';
 import {
   archiveCommand,
   backupArgs,
@@ -229,7 +230,7 @@ export async function runLocalRestoreDrill(options: LocalRestoreOptions, command
     const firstHub = await timeline.phase('hub', 'start a hub on the database', () =>
       startReadyHub('drill-hub-1', databaseUrl),
     );
-    const tenancy = await provisionTenant(firstHub.httpUrl, adminToken, `drill-${Date.now()}`);
+    const tenancy = await provisionTenant(firstHub.adminUrl, adminToken, `drill-${Date.now()}`);
     const workload = await startWorkload({ wsUrl: firstHub.wsUrl, apiKey: tenancy.apiKey, databaseUrl });
     cleanups.push(() => workload.stop());
     timeline.mark('workload', 'workload writing: DMs through the hub, a heartbeat row every 100 ms');
@@ -426,7 +427,7 @@ export async function runLocalRestoreDrill(options: LocalRestoreOptions, command
 }
 
 /** The drill's writes are not throttled: the per-agent rate limits protect a shared hub, not this one. */
-const hubLimits = { HUB_RATE_MESSAGES_PER_MIN: '1000000', HUB_RATE_MEMORY_WRITES_PER_MIN: '1000000' };
+const hubLimits = limitsLifted();
 
 /** A read (the recipient fetches its first DM) and a write (a DM acknowledged) through the restored hub. */
 async function readAndWriteThroughHub(hub: HubProcess, apiKey: string, recipientId: string): Promise<boolean> {

@@ -7,10 +7,13 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres, startRedis } from '../../scripts/lib/local-services.ts';
 import { HubClient } from './client/client.ts';
+import { limitsLifted } from './config.ts';
+import { listeningPorts, type ListeningPorts } from './listening.ts';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 1000);
 const DMS = Number(process.env.BENCH_DMS ?? 2000);
@@ -57,7 +60,8 @@ async function main(): Promise<void> {
       REDIS_URL: redis.url,
       HUB_PORT: '0',
       HUB_ADMIN_TOKEN: ADMIN_TOKEN,
-      HUB_RATE_MESSAGES_PER_MIN: '1000000',
+      HUB_ADMIN_PORT: '0',
+      ...limitsLifted(),
       HUB_DB_POOL_SIZE: '20',
       LOG_LEVEL: 'info',
     },
@@ -65,20 +69,16 @@ async function main(): Promise<void> {
   });
   const clients: HubClient[] = [];
   try {
-    const port = await new Promise<number>((resolvePort, reject) => {
+    const { port, adminPort } = await new Promise<ListeningPorts>((resolvePorts, reject) => {
       const timer = setTimeout(() => reject(new Error('hub did not start within 60 s')), 60_000);
-      let buffer = '';
-      hub.stdout!.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        const match = /"port":(\d+).*hub listening/.exec(buffer);
-        if (match) {
-          clearTimeout(timer);
-          resolvePort(Number(match[1]));
-        }
-        buffer = buffer.slice(-2000);
+      createInterface({ input: hub.stdout! }).on('line', (line) => {
+        const ports = listeningPorts(line);
+        if (ports === undefined) return;
+        clearTimeout(timer);
+        resolvePorts(ports);
       });
     });
-    const base = `http://127.0.0.1:${port}`;
+    const base = `http://127.0.0.1:${adminPort}`;
     const url = `ws://127.0.0.1:${port}/ws`;
     const tenant = await admin(base, '/api/admin/tenants', { name: 'bench' });
     const fleet = await admin(base, `/api/admin/tenants/${tenant.id}/fleets`, { name: 'bench' });

@@ -102,6 +102,23 @@ const rateVariables = Object.fromEntries(
   ),
 );
 
+/**
+ * Settings that lift every rate and connection limit, for benchmarks, drills and tests that drive one
+ * hub from one loopback address with one key far beyond what one agent may do.
+ */
+export function limitsLifted(): Record<string, string> {
+  const max = '10000000';
+  return {
+    ...Object.fromEntries(RULES.flatMap((rule) => SCOPES.map((scope) => [rateVariable(rule, scope), max]))),
+    HUB_AUTH_FAILURES_PER_MIN: '1000000',
+    HUB_ADMIN_REQUESTS_PER_MIN: '1000000',
+    HUB_MAX_CONNECTIONS_PER_ADDRESS: max,
+    HUB_MAX_CONNECTIONS_PER_KEY: max,
+    HUB_MAX_CONNECTIONS_PER_TENANT: max,
+    HUB_MAX_AGENTS_PER_KEY: max,
+  };
+}
+
 const environmentSchema = z.object({
   HUB_HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
   HUB_PORT: integer(8080, 0, 65535),

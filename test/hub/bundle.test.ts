@@ -60,13 +60,13 @@ describe('bundle and image', () => {
     );
     assert.equal((await fetch(`${hub.httpUrl}/api/health`)).status, 200);
     assert.equal((await fetch(`${hub.httpUrl}/api/ready`)).status, 200);
-    const tenant = await new Admin(hub.httpUrl).provision('bundled');
+    const tenant = await new Admin(hub.adminUrl).provision('bundled');
     const a = await connectAgent(hub.wsUrl, tenant.key, 'a');
     let got!: ReturnType<typeof collectDms>;
     const b = await connectAgent(hub.wsUrl, tenant.key, 'b', { onCreate: (c) => (got = collectDms(c)) });
     await a.sendDm(b.identity.agentId, 'through the bundle');
     await eventually(() => assert.deepEqual(got.bodies, ['through the bundle']));
-    assert.match(await (await fetch(`${hub.httpUrl}/metrics`)).text(), /^hub_connected_agents\{[^}]*\} 2$/m);
+    assert.match(await (await fetch(`${hub.adminUrl}/metrics`)).text(), /^hub_connected_agents\{[^}]*\} 2$/m);
     a.close();
     b.close();
     assert.equal(await hub.terminate(), 0);

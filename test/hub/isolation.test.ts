@@ -37,7 +37,7 @@ for (const mode of MODES) {
     before(async () => {
       backing = await startBacking(mode);
       hub = await startTestHub(backing);
-      admin = new Admin(hub.httpUrl);
+      admin = new Admin(hub.adminUrl);
       a = await admin.provision('tenant-a', 'default');
       const bTenant = await admin.createTenant('tenant-b');
       const bFleet = await admin.createFleet(bTenant.id, 'default');

@@ -73,7 +73,7 @@ describe('hub process', () => {
     assert.match(run.stderr, /HUB_PORT: must be an integer between 0 and 65535 \(got "eighty"\)/);
     assert.match(run.stderr, /HUB_ADMIN_TOKEN: must be at least 32 characters/);
     assert.match(run.stderr, /DATABASE_URL: must use postgres: or postgresql: \(got mysql:\)/);
-    assert.match(run.stderr, /HUB_RATE_TASKS_PER_MIN: must be an integer between 1 and 1000000 \(got "0"\)/);
+    assert.match(run.stderr, /HUB_RATE_TASKS_PER_MIN: must be an integer between 1 and 10000000 \(got "0"\)/);
     assert.doesNotMatch(run.stderr, /short-secret|hunter2/);
   });
 
@@ -96,7 +96,7 @@ describe('hub process', () => {
       HUB_ADMIN_TOKEN: '',
     });
     try {
-      const response = await fetch(`${hub.httpUrl}/api/admin/tenants`, {
+      const response = await fetch(`${hub.adminUrl}/api/admin/tenants`, {
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
       });
       assert.equal(response.status, 503);

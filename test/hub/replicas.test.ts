@@ -27,7 +27,7 @@ describe('replicas (server)', () => {
   before(async () => {
     backing = await startBacking('server');
     [one, two] = await Promise.all([startTestHub(backing), startTestHub(backing)]);
-    tenant = await new Admin(one.httpUrl).provision('replicated');
+    tenant = await new Admin(one.adminUrl).provision('replicated');
   });
 
   after(async () => {
@@ -103,7 +103,7 @@ describe('replicas (server)', () => {
       load: 0,
       replicaId: 'dead-replica',
       connectionId: 'conn_ghost',
-      joinedAt: Date.now() - 60_000,
+      joinedAt: new Date(Date.now() - 60_000).toISOString(),
       expiresAt: Date.now() - 1,
     };
     await redis.hset(`rf:presence:${tenant.fleetId}`, 'ag_ghost', JSON.stringify(ghost));

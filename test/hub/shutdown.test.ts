@@ -3,6 +3,7 @@
  * direct messages to a receiver, both connected to replica A. A gets SIGTERM; the clients reconnect
  * to B and carry on. Every DM whose send was acknowledged arrives exactly once, in sequence order.
  */
+import { limitsLifted } from '../../src/hub/config.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { HubClient } from '../../src/hub/client/client.ts';
@@ -28,7 +29,7 @@ describe('graceful shutdown (server, two processes)', () => {
       ...backing.env,
       HUB_ADMIN_TOKEN: ADMIN_TOKEN,
       HUB_SHUTDOWN_GRACE_MS: '10000',
-      HUB_RATE_MESSAGES_PER_MIN: '1000000',
+      ...limitsLifted(),
     };
     [a, b] = await Promise.all([
       startHubProcess(TSX_HUB, { ...env, HUB_REPLICA_ID: 'replica-a' }),
@@ -43,7 +44,7 @@ describe('graceful shutdown (server, two processes)', () => {
   });
 
   it('delivers every acknowledged DM exactly once after the clients move to the surviving replica', async () => {
-    const tenant = await new Admin(a.httpUrl).provision('rolling');
+    const tenant = await new Admin(a.adminUrl).provision('rolling');
     const urls = [a.wsUrl, b.wsUrl];
     const delivered: number[] = [];
     const receiver = await connectAgent(urls, tenant.key, 'receiver', {

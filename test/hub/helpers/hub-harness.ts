@@ -50,7 +50,12 @@ export function hubConfig(
   return {
     ...loadConfig({
       HUB_PORT: '0',
+      HUB_ADMIN_PORT: '0',
       HUB_ADMIN_TOKEN: ADMIN_TOKEN,
+      // Every test provisions through the admin API and fails authentications on purpose from one
+      // address; the tests of these limits set them low themselves.
+      HUB_ADMIN_REQUESTS_PER_MIN: '1000000',
+      HUB_AUTH_FAILURES_PER_MIN: '1000000',
       HUB_REPLICA_ID: `test-${process.pid}-${++replicaCounter}`,
       LOG_LEVEL: process.env.HUB_TEST_LOG_LEVEL ?? 'silent',
       ...backing.env,

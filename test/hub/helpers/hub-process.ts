@@ -1,12 +1,14 @@
 /* A hub running as its own process (tsx sources, `npm run hub` or the esbuild bundle), as in production. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { repoRoot } from '../../../scripts/lib/tools.ts';
+import { listeningPorts, type ListeningPorts } from '../../../src/hub/listening.ts';
 
 export interface HubProcess {
   readonly child: ChildProcess;
   readonly port: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
+  readonly adminUrl: string;
   /** Every JSON log line so far. */
   readonly logs: any[];
   readonly exited: Promise<number | null>;
@@ -23,7 +25,7 @@ export async function startHubProcess(
 ): Promise<HubProcess> {
   const child = spawn(command[0]!, command.slice(1), {
     cwd: repoRoot,
-    env: { ...process.env, HUB_PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, HUB_PORT: '0', HUB_ADMIN_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -32,7 +34,7 @@ export async function startHubProcess(
   let buffer = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const outputClosed = new Promise<void>((resolve) => child.stdout!.once('close', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<ListeningPorts>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`hub did not start within ${startTimeoutMs} ms: ${stderr}`)),
       startTimeoutMs,
@@ -46,9 +48,10 @@ export async function startHubProcess(
         if (!line.startsWith('{')) continue;
         const entry = JSON.parse(line);
         logs.push(entry);
-        if (typeof entry.port === 'number' && /hub listening/.test(entry.msg)) {
+        const listening = listeningPorts(line);
+        if (listening !== undefined) {
           clearTimeout(timer);
-          resolve(entry.port);
+          resolve(listening);
         }
       }
     });
@@ -59,9 +62,10 @@ export async function startHubProcess(
   });
   return {
     child,
-    port,
-    httpUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    port: ports.port,
+    httpUrl: `http://127.0.0.1:${ports.port}`,
+    wsUrl: `ws://127.0.0.1:${ports.port}/ws`,
+    adminUrl: `http://127.0.0.1:${ports.adminPort}`,
     logs,
     exited,
     outputClosed,

@@ -1,6 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { HubWorkload } from '../constructs/k8s/hub.ts';
+import { HUB_PORT_NAMES, HubWorkload } from '../constructs/k8s/hub.ts';
 import { appLabels } from '../constructs/k8s/labels.ts';
 import { RestrictedNamespace } from '../constructs/k8s/namespace.ts';
 import { NatsJetStream } from '../constructs/k8s/nats.ts';
@@ -139,6 +139,10 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     limitsCpuMillis: env.hub.limits.cpuMillis,
     limitsMemoryMiB: env.hub.limits.memoryMiB,
     port: env.hub.port,
+    adminPort: env.hub.adminPort,
+    websocketPath: env.hub.websocketPath,
+    // The ingress controller's pods forward the client address; nothing else reaches the public port.
+    trustedProxies: [t.podCidr],
     databaseUrl: { name: `${postgres.cluster.name}-app`, key: 'uri' },
     priorityClassName: PRIORITY_CLASS,
   });
@@ -146,7 +150,12 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     name: 'hub',
     namespace: NAMESPACES.hub,
     podLabels: hubLabels,
-    ingress: [{ peers: [Peer.namespace(PLATFORM_NAMESPACES.ingress), prometheus], tcpPorts: [hub.port] }],
+    ingress: [
+      { peers: [Peer.namespace(PLATFORM_NAMESPACES.ingress)], tcpPorts: [hub.port] },
+      // /metrics and the admin API: Prometheus only. Operators use `kubectl port-forward`, which
+      // enters the pod's own network namespace and is not subject to network policies.
+      { peers: [prometheus], tcpPorts: [hub.adminPort] },
+    ],
     egress: [
       { peers: [Peer.pods(postgres.cluster.podLabels, NAMESPACES.data)], tcpPorts: [5432] },
       { peers: [Peer.pods(valkey.podLabels, NAMESPACES.data)], tcpPorts: [valkey.port] },
@@ -158,6 +167,7 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
   new HubObservability(observabilityChart, 'Observability', {
     namespace: NAMESPACES.hub,
     hubSelector: hubLabels,
+    metricsPort: HUB_PORT_NAMES.admin,
     dataNamespace: NAMESPACES.data,
     valkeySelector: valkey.podLabels,
   });

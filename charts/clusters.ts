@@ -1,5 +1,5 @@
 import type { HetznerEnvironment } from '../environments/index.ts';
-import { gitopsPath } from '../stacks/infra/k3s.ts';
+import { CLUSTER_CIDR, gitopsPath } from '../stacks/infra/k3s.ts';
 
 type Region = HetznerEnvironment['regions'][number];
 
@@ -13,6 +13,8 @@ export interface ClusterTarget {
   readonly gitopsPath: string;
   /** Name of the Hetzner load balancer Terraform created for the cluster's ingress. */
   readonly loadBalancerName: string;
+  /** The cluster's pod CIDR, where the ingress controller's pods (the hub's proxies) get their addresses. */
+  readonly podCidr: string;
 }
 
 /** Namespaces of the RingForge workloads. */
@@ -31,5 +33,6 @@ export function clusterTargets(env: HetznerEnvironment): ClusterTarget[] {
     primaryRegion,
     gitopsPath: gitopsPath(env.name, region.name, env.regions.length),
     loadBalancerName: multiRegion ? `${env.name}-${region.name}-ingress` : `${env.name}-ingress`,
+    podCidr: CLUSTER_CIDR,
   }));
 }

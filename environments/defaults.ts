@@ -23,6 +23,7 @@ const hubCommon = {
   targetConnectionsPerReplica: 8000,
   drainSeconds: 25,
   port: 8080,
+  adminPort: 9090,
   websocketPath: '/ws',
 };
 

@@ -56,6 +56,11 @@ export const imageSchema = z.strictObject({
   digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'must be a sha256 digest (sha256:<64 hex>)'),
 });
 
+const unprivilegedPort = z
+  .int('must be an integer')
+  .min(1024, 'must be >= 1024 (the hub runs unprivileged)')
+  .max(65535, 'must be <= 65535');
+
 const computeSchema = z.strictObject({
   cpuMillis: positiveInt,
   memoryMiB: positiveInt,
@@ -71,13 +76,16 @@ export const hubSchema = z
     targetConnectionsPerReplica: positiveInt,
     /** Seconds the hub has to drain on SIGTERM before it is killed. */
     drainSeconds: seconds,
-    /** Port the hub listens on for HTTP and WebSockets. */
-    port: z
-      .int('must be an integer')
-      .min(1024, 'must be >= 1024 (the hub runs unprivileged)')
-      .max(65535, 'must be <= 65535'),
+    /** Public port: the WebSocket and the health routes, the only port proxies route to. */
+    port: unprivilegedPort,
+    /** Operations port: `/metrics` and the admin API, reachable only from inside (Prometheus, operators). */
+    adminPort: unprivilegedPort,
     /** Path agents open their WebSocket on. */
     websocketPath: z.string().regex(/^\/[a-z0-9/_-]*$/, 'must be an absolute URL path'),
+  })
+  .refine((h) => h.adminPort !== h.port, {
+    path: ['adminPort'],
+    message: 'must differ from port: /metrics and the admin API stay off the public listener',
   })
   .refine((h) => h.replicas.max >= h.replicas.min, {
     path: ['replicas', 'max'],

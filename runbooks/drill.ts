@@ -28,6 +28,8 @@ export const USAGE = `usage: npm run drill -- restore|failover [options]
   --ssh-host <user@host>    vm target: the host that runs the scratch instance
   --region <name>           failover k8s target: the region whose cluster the kubectl context points at (default first)
   --target-url <wss://…/ws> failover k8s target: where the agents connect (default wss://<dns.hubHostname>/ws)
+  --admin-url <http://…>    failover k8s target: the hub's operations port, which is never routed from the internet
+                            (default http://127.0.0.1:9090, e.g. kubectl --namespace ringforge port-forward service/hub 9090:admin)
   --dry-run                 print every manifest and command instead of running (k8s, vm)`;
 
 export interface DrillArgs {
@@ -44,6 +46,7 @@ export interface DrillArgs {
   readonly sshHost?: string;
   readonly region?: string;
   readonly targetUrl?: string;
+  readonly adminUrl?: string;
   readonly dryRun: boolean;
 }
 
@@ -71,6 +74,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillArgs {
       'ssh-host': { type: 'string' },
       region: { type: 'string' },
       'target-url': { type: 'string' },
+      'admin-url': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
     },
   });
@@ -96,6 +100,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillArgs {
     sshHost: values['ssh-host'],
     region: values.region,
     targetUrl: values['target-url'],
+    adminUrl: values['admin-url'],
     dryRun: values['dry-run'],
   };
 }
@@ -148,7 +153,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     let report: Awaited<ReturnType<typeof runK8sFailoverDrill>>;
     try {
       report = await runK8sFailoverDrill(
-        { env, objectives, region: args.region, targetUrl: args.targetUrl, dryRun: args.dryRun },
+        {
+          env,
+          objectives,
+          region: args.region,
+          targetUrl: args.targetUrl,
+          adminUrl: args.adminUrl,
+          dryRun: args.dryRun,
+        },
         command,
       );
     } catch (error) {

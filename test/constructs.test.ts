@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Chart, Testing as K8sTesting } from 'cdk8s';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { parse } from 'yaml';
 import { HcloudProvider } from '../.gen/providers/hcloud/provider';
@@ -9,6 +10,10 @@ import { cronToOnCalendar } from '../constructs/hetzner/roles/wal-shipping.ts';
 import { OriginFirewall } from '../constructs/hetzner/origin-firewall.ts';
 import { ServerGroup } from '../constructs/hetzner/server-group.ts';
 import { blocks, type TerraformJson } from '../scripts/lib/terraform-json.ts';
+import { hubListenerEnvironment } from '../constructs/hub-listeners.ts';
+import { renderCompose, renderNginxConf } from '../constructs/hetzner/roles/single-node.ts';
+import { hubNodeCloudConfig } from '../constructs/hetzner/roles/tier1.ts';
+import { HubWorkload, type HubWorkloadProps } from '../constructs/k8s/hub.ts';
 
 function scratchStack() {
   const stack = new TerraformStack(new App(), 'scratch');
@@ -107,5 +112,147 @@ describe('cronToOnCalendar', () => {
 
   test('rejects anything but five fields, naming the input', () => {
     assert.throws(() => cronToOnCalendar('0 3 * *'), /five cron fields \(got "0 3 \* \*"\)/);
+  });
+});
+
+describe('hub listeners', () => {
+  const listeners = { port: 8080, adminPort: 9090, trustedProxies: ['10.244.0.0/16'] };
+
+  test('both listeners on every interface, the proxies trusted by range', () => {
+    assert.deepEqual(
+      hubListenerEnvironment({ ...listeners, trustedProxies: ['10.0.1.0/24', 'fd00::/8', '10.0.1.2'] }),
+      {
+        HUB_HOST: '0.0.0.0',
+        HUB_PORT: '8080',
+        HUB_ADMIN_HOST: '0.0.0.0',
+        HUB_ADMIN_PORT: '9090',
+        HUB_TRUSTED_PROXIES: '10.0.1.0/24,fd00::/8,10.0.1.2',
+      },
+    );
+  });
+
+  test('rejects the operations port on the public port', () => {
+    assert.throws(
+      () => hubListenerEnvironment({ ...listeners, adminPort: 8080 }),
+      /adminPort must differ from the public port 8080/,
+    );
+  });
+
+  test('rejects trusting no proxy, the whole internet, or something that is not an address', () => {
+    for (const [trustedProxies, message] of [
+      [[], /must list the proxies in front of the hub \(got none\)/],
+      [['0.0.0.0/0'], /must not include the whole internet.*\(got 0\.0\.0\.0\/0\)/],
+      [['10.0.0.0/8', '::/0'], /must not include the whole internet.*\(got ::\/0\)/],
+      [['10.0.0.0/33'], /IP addresses or CIDR ranges \(got "10\.0\.0\.0\/33"\)/],
+      [['ingress-nginx'], /IP addresses or CIDR ranges \(got "ingress-nginx"\)/],
+    ] as const) {
+      assert.throws(() => hubListenerEnvironment({ ...listeners, trustedProxies }), message);
+    }
+  });
+});
+
+describe('HubWorkload', () => {
+  const props: HubWorkloadProps = {
+    namespace: 'ringforge',
+    image: `registry.example/hub@sha256:${'a'.repeat(64)}`,
+    hostname: 'hub.example.org',
+    minReplicas: 2,
+    maxReplicas: 4,
+    targetConnectionsPerReplica: 1000,
+    drainSeconds: 25,
+    requestsCpuMillis: 500,
+    requestsMemoryMiB: 512,
+    limitsCpuMillis: 1000,
+    limitsMemoryMiB: 1024,
+    trustedProxies: ['10.42.0.0/16'],
+  };
+  const synth = (p: HubWorkloadProps) => {
+    const chart = new Chart(K8sTesting.app(), 'hub');
+    new HubWorkload(chart, 'Hub', p);
+    return chart.toJson() as any[];
+  };
+
+  test('defaults: operations port 9090 beside the public 8080, WebSocket path /ws', () => {
+    const objects = synth(props);
+    const config = objects.find((o) => o.kind === 'ConfigMap').data;
+    assert.equal(config.HUB_ADMIN_PORT, '9090');
+    assert.equal(config.HUB_TRUSTED_PROXIES, '10.42.0.0/16');
+    const ingress = objects.find((o) => o.kind === 'Ingress');
+    assert.deepEqual(
+      ingress.spec.rules[0].http.paths.map((p: any) => `${p.pathType} ${p.path} -> ${p.backend.service.port.number}`),
+      ['Exact /api/health -> 8080', 'Exact /api/ready -> 8080', 'Exact /ws -> 8080'],
+    );
+  });
+
+  test('rejects an operations port equal to the public port, naming both', () => {
+    assert.throws(
+      () => synth({ ...props, port: 9000, adminPort: 9000 }),
+      /adminPort must differ from the public port 9000/,
+    );
+  });
+
+  test('rejects trusting the whole internet to say who the client is', () => {
+    assert.throws(() => synth({ ...props, trustedProxies: ['0.0.0.0/0'] }), /must not include the whole internet/);
+  });
+
+  test('rejects a WebSocket path that is not an absolute path', () => {
+    assert.throws(
+      () => synth({ ...props, websocketPath: 'ws' }),
+      /websocketPath must be an absolute URL path \(got ws\)/,
+    );
+  });
+});
+
+describe('tier 0 compose stack and proxy', () => {
+  const props = {
+    hubImage: `registry.example/hub@sha256:${'a'.repeat(64)}`,
+    hostname: 'hub.example.org',
+    hubPort: 8080,
+    drainSeconds: 25,
+    backup: {
+      bucket: 'b',
+      endpoint: 'https://s3.example.org',
+      region: 'r',
+      retentionDays: 7,
+      schedule: '0 3 * * *',
+      archiveTimeoutSeconds: 60,
+      serverName: 's',
+    },
+  };
+
+  test('the hub trusts the compose network it shares with nginx, whatever range is chosen', () => {
+    const compose = parse(renderCompose({ ...props, networkCidr: '192.168.77.0/24', hubAdminPort: 9191 }));
+    assert.deepEqual(compose.networks.default.ipam.config, [{ subnet: '192.168.77.0/24' }]);
+    assert.equal(compose.services.hub.environment.HUB_TRUSTED_PROXIES, '192.168.77.0/24');
+    assert.deepEqual(compose.services.hub.ports, ['127.0.0.1:9191:9191']);
+  });
+
+  test('nginx proxies a chosen WebSocket path exactly, and nothing under it', () => {
+    const conf = renderNginxConf({ ...props, websocketPath: '/agents' });
+    assert.match(conf, /location = \/agents \{\n {6}proxy_pass http:\/\/hub;/);
+    assert.doesNotMatch(conf, /location \/agents|location = \/ws/);
+  });
+
+  test('rejects a compose network that is not an IPv4 range', () => {
+    assert.throws(
+      () => renderCompose({ ...props, networkCidr: 'fd00::/64' }),
+      /networkCidr must be an IPv4 CIDR range/,
+    );
+  });
+});
+
+describe('tier 1 hub node', () => {
+  test('rejects a hub node that trusts no proxy: every agent would share the load balancer address', () => {
+    assert.throws(
+      () =>
+        hubNodeCloudConfig({
+          hubImage: 'hub@sha256:x',
+          hubPort: 8080,
+          drainSeconds: 25,
+          privateIp: '10.0.1.41',
+          trustedProxies: [],
+        }),
+      /trustedProxies must list the proxies in front of the hub/,
+    );
   });
 });

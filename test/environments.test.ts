@@ -52,6 +52,7 @@ describe('environments', () => {
       worker: { type: 'cpx42', count: 3 },
     });
     assert.equal(staging.hub.targetConnectionsPerReplica, 8000);
+    assert.deepEqual([staging.hub.port, staging.hub.adminPort], [8080, 9090], 'public and operations ports');
     const production = loadEnvironment('prod');
     if (production.platform !== 'hetzner') return assert.fail('prod must be on hetzner');
     assert.deepEqual(production.servers.worker, { type: 'cpx52', count: 4 });
@@ -127,6 +128,13 @@ describe('environment validation rejects', () => {
   test('a single hub replica from tier 1 on', () => {
     const problems = problemsOf(prod, (f) => (f.hub.replicas = { min: 1, max: 4 }));
     assert.deepEqual(problems, ['hub.replicas.min: must be >= 2 for tier 3 (got 1)']);
+  });
+
+  test('an operations port equal to the public port', () => {
+    const problems = problemsOf(dev, (f) => Object.assign(f.hub, { port: 9000, adminPort: 9000 }));
+    assert.deepEqual(problems, [
+      'hub.adminPort: must differ from port: /metrics and the admin API stay off the public listener',
+    ]);
   });
 
   test('limits below requests', () => {

@@ -8,7 +8,7 @@ import { cnpgSchedule } from '../constructs/k8s/postgres.ts';
 import { loadEnvironment, loadHetznerEnvironments, type HetznerEnvironment } from '../environments/index.ts';
 import { K8sSchemaValidator } from '../scripts/lib/k8s-schemas.ts';
 import { repoRoot } from '../scripts/lib/tools.ts';
-import { gitopsPath } from '../stacks/infra/k3s.ts';
+import { CLUSTER_CIDR, gitopsPath } from '../stacks/infra/k3s.ts';
 
 const rendered = renderK8s(loadHetznerEnvironments());
 const staging = loadEnvironment('staging') as HetznerEnvironment;
@@ -79,10 +79,23 @@ describe('hub workload (staging)', () => {
     assert.deepEqual(hpa.spec.behavior.scaleDown.policies, [{ type: 'Pods', value: 1, periodSeconds: 300 }]);
   });
 
-  test('probes on /api/health and /api/ready at the hub port', () => {
+  test('probes on /api/health and /api/ready at the public port', () => {
     assert.equal(container.livenessProbe.httpGet.path, '/api/health');
     assert.equal(container.readinessProbe.httpGet.path, '/api/ready');
-    assert.equal(container.readinessProbe.httpGet.port, staging.hub.port);
+    for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
+      assert.equal(probe.httpGet.port, staging.hub.port);
+    }
+  });
+
+  test('two named ports: the public listener and the operations listener, both on the Service', () => {
+    const named = (ports: any[], key: string) => Object.fromEntries(ports.map((p) => [p.name, p[key]]));
+    assert.deepEqual(named(container.ports, 'containerPort'), {
+      http: staging.hub.port,
+      admin: staging.hub.adminPort,
+    });
+    const service = one(dir, 'Service', 'hub');
+    assert.deepEqual(named(service.spec.ports, 'targetPort'), { http: 8080, admin: 9090 });
+    assert.equal(service.spec.type, 'ClusterIP');
   });
 
   test('restricted security context, dedicated service account without a token', () => {
@@ -116,11 +129,18 @@ describe('hub workload (staging)', () => {
   test('configuration from the ConfigMap; secrets only by secretKeyRef', () => {
     const config = one(dir, 'ConfigMap', 'hub').data;
     assert.deepEqual(config, {
+      HUB_ADMIN_HOST: '0.0.0.0',
+      HUB_ADMIN_PORT: String(staging.hub.adminPort),
       HUB_DATA_DIR: '/tmp/hub-data',
       HUB_HOST: '0.0.0.0',
       HUB_PORT: String(staging.hub.port),
       HUB_SHUTDOWN_GRACE_MS: String(staging.hub.drainSeconds * 1000),
+      // The ingress controller's pods: the k3s cluster CIDR of stacks/infra/k3s.ts.
+      HUB_TRUSTED_PROXIES: CLUSTER_CIDR,
     });
+    assert.equal(CLUSTER_CIDR, '10.244.0.0/16');
+    const fromConfig = container.env.filter((e: any) => e.valueFrom.configMapKeyRef).map((e: any) => e.name);
+    assert.deepEqual(fromConfig.sort(), Object.keys(config).sort());
     const env = Object.fromEntries(container.env.map((e: any) => [e.name, e]));
     assert.deepEqual(env.DATABASE_URL.valueFrom.secretKeyRef, { name: 'pg-app', key: 'uri' });
     assert.deepEqual(env.REDIS_URL.valueFrom.secretKeyRef, { name: 'hub-redis', key: 'url' });
@@ -140,6 +160,20 @@ describe('hub workload (staging)', () => {
     assert.deepEqual(ingress.spec.tls, [{ hosts: [staging.dns.hubHostname], secretName: 'hub-tls' }]);
     assert.ok(Number(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 3600);
   });
+
+  test('the Ingress routes only the WebSocket and the health paths, exactly, to the public port', () => {
+    for (const cluster of ['dist/k8s/staging', 'dist/k8s/prod/fsn1', 'dist/k8s/prod/hel1']) {
+      const ingress = one(`${cluster}/hub`, 'Ingress', 'hub');
+      assert.equal(ingress.spec.defaultBackend, undefined, cluster);
+      assert.equal(ingress.spec.rules.length, 1, cluster);
+      const paths = ingress.spec.rules[0].http.paths;
+      assert.deepEqual(paths.map((p: any) => p.path).sort(), ['/api/health', '/api/ready', '/ws'], cluster);
+      for (const p of paths) {
+        assert.equal(p.pathType, 'Exact', `${cluster} ${p.path}`);
+        assert.deepEqual(p.backend.service, { name: 'hub', port: { number: 8080 } }, `${cluster} ${p.path}`);
+      }
+    }
+  });
 });
 
 describe('network policies', () => {
@@ -158,10 +192,14 @@ describe('network policies', () => {
 
   test('the hub accepts only the ingress controller and Prometheus, and reaches only the data services', () => {
     const hub = policy('dist/k8s/staging/hub', 'hub');
-    assert.deepEqual(
-      hub.ingress[0].from.map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']),
-      ['ingress-nginx', 'monitoring'],
-    );
+    const admitted = hub.ingress.map((rule: any) => [
+      rule.from.map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']),
+      rule.ports.map((p: any) => p.port),
+    ]);
+    assert.deepEqual(admitted, [
+      [['ingress-nginx'], [staging.hub.port]],
+      [['monitoring'], [staging.hub.adminPort]],
+    ]);
     assert.deepEqual(
       hub.egress.map((e: any) => e.ports[0].port),
       [5432, 6379, 4222],
@@ -262,6 +300,15 @@ describe('data services and observability', () => {
       assert.ok(c.readinessProbe && c.livenessProbe && c.resources.limits.memory);
       assert.equal(one(`dist/k8s/staging/${name}`, 'PodDisruptionBudget', name).spec.maxUnavailable, 1);
       assert.ok(one(`dist/k8s/staging/${name}`, 'NetworkPolicy', name));
+    }
+  });
+
+  test("the ServiceMonitor scrapes /metrics on the hub Service's operations port", () => {
+    for (const cluster of ['dist/k8s/staging', 'dist/k8s/prod/fsn1', 'dist/k8s/prod/hel1']) {
+      const monitor = one(`${cluster}/observability`, 'ServiceMonitor', 'hub');
+      assert.deepEqual(monitor.spec.endpoints, [{ port: 'admin', path: '/metrics', interval: '15s' }]);
+      const ports = one(`${cluster}/hub`, 'Service', 'hub').spec.ports;
+      assert.equal(ports.find((p: any) => p.name === 'admin').port, 9090);
     }
   });
 

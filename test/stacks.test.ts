@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { toolVersions } from '../scripts/lib/tools.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, toolVersions } from '../scripts/lib/tools.ts';
 import { CLOUDFLARE_PROVIDER_VERSION } from '../stacks/providers.ts';
 import {
   bodies,
@@ -65,7 +67,6 @@ describe('tier 0 (dev)', () => {
     assert.equal(compose.services.hub.image, `${env.hub.image.repository}@${env.hub.image.digest}`);
     assert.equal(compose.services.hub.read_only, true);
     assert.deepEqual(compose.services.proxy.ports, ['80:8080', '443:8443']);
-    assert.ok(!('ports' in compose.services.hub), 'only the proxy publishes ports to the internet');
     assert.deepEqual(compose.services.postgres.ports, ['127.0.0.1:5432:5432']);
     assert.ok(compose.services.postgres.command.includes(`archive_timeout=${env.backup.archiveTimeoutSeconds}`));
     const ship = writtenFile(config, '/usr/local/bin/ringforge-wal-ship');
@@ -76,6 +77,65 @@ describe('tier 0 (dev)', () => {
     assert.match(writtenFile(config, '/etc/systemd/system/ringforge-base-backup.timer'), /OnCalendar=\*-\*-\* 3:0:00/);
     assert.match(writtenFile(config, '/etc/systemd/system/ringforge-wal-ship.timer'), /\nOnUnitActiveSec=10s\n/);
     assert.match(writtenFile(config, '/etc/ringforge/nginx.conf'), /server_name hub\.dev\.ringforge\.example;/);
+  });
+
+  test('only the proxy publishes to the internet; the hub publishes its operations port on loopback only', () => {
+    const config = cloudConfigOf(serversOf(infra, 'single')[0]!);
+    const compose = parse(writtenFile(config, '/etc/ringforge/compose.yaml'));
+    const published = Object.entries<any>(compose.services).flatMap(([name, s]) =>
+      (s.ports ?? []).map((p: string) => `${name} ${p}`),
+    );
+    assert.deepEqual(published, [
+      'postgres 127.0.0.1:5432:5432',
+      `hub 127.0.0.1:${env.hub.adminPort}:${env.hub.adminPort}`,
+      'proxy 80:8080',
+      'proxy 443:8443',
+    ]);
+    const hub = compose.services.hub.environment;
+    assert.equal(hub.HUB_PORT, String(env.hub.port));
+    assert.equal(hub.HUB_ADMIN_PORT, String(env.hub.adminPort));
+    assert.equal(hub.HUB_ADMIN_HOST, '0.0.0.0', 'reachable through the published loopback port');
+    assert.match(compose.services.hub.healthcheck.test.join(' '), new RegExp(`:${env.hub.port}/api/ready`));
+  });
+
+  test('the hub believes X-Forwarded-For from the compose network nginx reaches it on, and only that', () => {
+    const compose = parse(writtenFile(cloudConfigOf(serversOf(infra, 'single')[0]!), '/etc/ringforge/compose.yaml'));
+    const [subnet] = compose.networks.default.ipam.config.map((c: any) => c.subnet);
+    assert.equal(subnet, '172.30.0.0/24');
+    assert.equal(compose.services.hub.environment.HUB_TRUSTED_PROXIES, subnet);
+    for (const service of Object.values<any>(compose.services)) assert.equal(service.networks, undefined);
+  });
+
+  test('nginx proxies /ws, /api/health and /api/ready exactly; everything else is its own 404', () => {
+    const conf = writtenFile(cloudConfigOf(serversOf(infra, 'single')[0]!), '/etc/ringforge/nginx.conf');
+    const tls = conf.slice(conf.indexOf('listen 8443'));
+    const locations = [...tls.matchAll(/location ([^{]+) \{([^}]*)\}/g)].map((m) => [m[1]!, m[2]!] as const);
+    assert.deepEqual(
+      locations.map(([match]) => match),
+      ['= /ws', '= /api/health', '= /api/ready', '/'],
+    );
+    for (const [match, body] of locations.slice(0, 3)) {
+      assert.match(body, /proxy_pass http:\/\/hub;/, match);
+      assert.match(body, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/, match);
+    }
+    assert.match(locations[0]![1], /proxy_set_header Upgrade \$http_upgrade;/);
+    assert.match(locations[0]![1], /proxy_set_header Connection \$connection_upgrade;/);
+    assert.match(locations[0]![1], /proxy_read_timeout 3600s;/);
+    assert.equal(locations[3]![1].trim(), 'return 404;');
+    assert.equal(conf.match(/proxy_pass/g)!.length, 3, 'no other location reaches the hub');
+    assert.doesNotMatch(conf.replace(/#.*$/gm, ''), /metrics|\/api\/admin|:9090/);
+    assert.match(conf, new RegExp(`upstream hub \\{ server hub:${env.hub.port};`));
+  });
+
+  test('the committed dist/compose files are what cloud-init installs', () => {
+    const config = cloudConfigOf(serversOf(infra, 'single')[0]!);
+    for (const file of ['compose.yaml', 'nginx.conf']) {
+      assert.equal(
+        readFileSync(join(repoRoot, 'dist/compose/dev', file), 'utf8'),
+        writtenFile(config, `/etc/ringforge/${file}`),
+        file,
+      );
+    }
   });
 
   test('the edge proxies the hub hostname to the server and secures the zone', () => {
@@ -217,6 +277,36 @@ describe('tier 1 (high availability)', () => {
     );
     assert.equal(certificate!.private_key, '${var.origin_private_key}');
     assert.equal((infra as any).variable.origin_private_key.sensitive, true);
+  });
+
+  test('hubs publish both listeners on their private address only; the load balancer forwards the public one', () => {
+    const hubs = serversOf(infra, 'hub');
+    assert.equal(hubs.length, 3);
+    hubs.forEach((server, i) => {
+      const unit = writtenFile(cloudConfigOf(server), '/etc/systemd/system/ringforge-hub.service');
+      const run = /ExecStart=(.*)/.exec(unit)![1]!;
+      const ip = `10.0.1.${41 + i}`;
+      assert.deepEqual(
+        [...run.matchAll(/--publish (\S+)/g)].map((m) => m[1]),
+        [`${ip}:${env.hub.port}:${env.hub.port}`, `${ip}:${env.hub.adminPort}:${env.hub.adminPort}`],
+      );
+      for (const setting of [
+        'HUB_HOST=0.0.0.0',
+        `HUB_PORT=${env.hub.port}`,
+        'HUB_ADMIN_HOST=0.0.0.0',
+        `HUB_ADMIN_PORT=${env.hub.adminPort}`,
+        // The load balancer's subnet: it reaches the hubs from 10.0.1.2.
+        'HUB_TRUSTED_PROXIES=10.0.1.0/24',
+      ]) {
+        assert.ok(run.includes(` --env ${setting} `), `${setting} in ${run}`);
+      }
+    });
+    const services = bodies(infra, 'hcloud_load_balancer_service');
+    assert.deepEqual(
+      services.map((s) => [s.destination_port, s.health_check.port]),
+      [[env.hub.port, env.hub.port]],
+    );
+    assert.equal(bodies(infra, 'hcloud_load_balancer_network')[0]!.ip, '10.0.1.2');
   });
 
   test('no web port is open on any server: traffic arrives through the load balancer', () => {

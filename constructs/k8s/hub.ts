@@ -1,6 +1,7 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { DEFAULT_HUB_ADMIN_PORT, HUB_HEALTH_PATHS, hubListenerEnvironment } from '../hub-listeners.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { patchAfterSerialization } from './raw-patch.ts';
 
@@ -32,8 +33,17 @@ export interface HubWorkloadProps {
   readonly ephemeralStorageLimitGiB?: number;
   /** Resource name of every object. @default 'hub' */
   readonly name?: string;
-  /** @default 8080 */
+  /** Public port: the WebSocket and the health routes, the only one the Ingress routes to. @default 8080 */
   readonly port?: number;
+  /** Operations port: `/metrics` and the admin API, for Prometheus and `kubectl port-forward`. @default 9090 */
+  readonly adminPort?: number;
+  /**
+   * CIDR ranges of the proxies in front of the hub (the ingress controller's pods), whose
+   * `X-Forwarded-For` the hub believes for its per-address limits; usually the cluster's pod CIDR.
+   */
+  readonly trustedProxies: readonly string[];
+  /** Path agents open their WebSocket on; the Ingress routes it and the two health paths, nothing else. @default '/ws' */
+  readonly websocketPath?: string;
   /** Postgres connection URI. @default - the `uri` key of the CloudNativePG `pg-app` Secret */
   readonly databaseUrl?: SecretKeyRef;
   /** Redis connection URL with credentials. @default - `url` of the `hub-redis` Secret */
@@ -55,15 +65,21 @@ export interface HubWorkloadProps {
 /** Seconds beyond the drain and the preStop pause before the kubelet kills the pod. */
 const KILL_MARGIN_SECONDS = 10;
 
+/** Names of the hub's container and Service ports; the ServiceMonitor scrapes `admin`. */
+export const HUB_PORT_NAMES = { public: 'http', admin: 'admin' } as const;
+
 /**
  * The RingForge hub: Deployment, Service, Ingress, HorizontalPodAutoscaler, PodDisruptionBudget,
- * ServiceAccount and ConfigMap. Rolling updates never drop below the current replicas
+ * ServiceAccount and ConfigMap. The Ingress routes only the WebSocket path and the health routes
+ * to the public port; `/metrics` and the admin API live on the operations port, which the Service
+ * exposes to the cluster only. Rolling updates never drop below the current replicas
  * (`maxUnavailable: 0`); a terminating pod first leaves the endpoints (preStop pause), then drains
  * its WebSockets within the grace period; replicas spread across nodes; secrets only by reference.
  */
 export class HubWorkload extends Construct {
   readonly name: string;
   readonly port: number;
+  readonly adminPort: number;
   readonly labels: Record<string, string>;
   readonly deployment: kplus.Deployment;
   readonly service: kplus.Service;
@@ -72,6 +88,8 @@ export class HubWorkload extends Construct {
     super(scope, id);
     const name = props.name ?? 'hub';
     const port = props.port ?? 8080;
+    const adminPort = props.adminPort ?? DEFAULT_HUB_ADMIN_PORT;
+    const websocketPath = props.websocketPath ?? '/ws';
     const preStopSeconds = props.preStopSeconds ?? 5;
     const uid = props.runAsUser ?? 10001;
     const ephemeralRequestGiB = props.ephemeralStorageRequestGiB ?? 1;
@@ -83,8 +101,12 @@ export class HubWorkload extends Construct {
     }
     if (!/@sha256:[a-f0-9]{64}$/.test(props.image))
       throw new Error(`image must be pinned by digest (got ${props.image})`);
+    if (!/^\/[A-Za-z0-9/_-]+$/.test(websocketPath))
+      throw new Error(`websocketPath must be an absolute URL path (got ${websocketPath})`);
+    const listeners = hubListenerEnvironment({ port, adminPort, trustedProxies: props.trustedProxies });
     this.name = name;
     this.port = port;
+    this.adminPort = adminPort;
     this.labels = appLabels(name, 'hub');
     const metadata = { name, namespace: props.namespace, labels: this.labels };
 
@@ -95,8 +117,7 @@ export class HubWorkload extends Construct {
     const config = new kplus.ConfigMap(this, 'Config', {
       metadata,
       data: {
-        HUB_HOST: '0.0.0.0',
-        HUB_PORT: String(port),
+        ...listeners,
         HUB_SHUTDOWN_GRACE_MS: String(props.drainSeconds * 1000),
         HUB_DATA_DIR: '/tmp/hub-data',
       },
@@ -128,10 +149,12 @@ export class HubWorkload extends Construct {
           name: 'hub',
           image: props.image,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          ports: [{ name: 'http', number: port }],
+          ports: [
+            { name: HUB_PORT_NAMES.public, number: port },
+            { name: HUB_PORT_NAMES.admin, number: adminPort },
+          ],
           envVariables: {
-            HUB_HOST: fromConfig('HUB_HOST'),
-            HUB_PORT: fromConfig('HUB_PORT'),
+            ...Object.fromEntries(Object.keys(listeners).map((key) => [key, fromConfig(key)])),
             HUB_SHUTDOWN_GRACE_MS: fromConfig('HUB_SHUTDOWN_GRACE_MS'),
             HUB_DATA_DIR: fromConfig('HUB_DATA_DIR'),
             DATABASE_URL: fromSecret(props.databaseUrl, { name: 'pg-app', key: 'uri' }),
@@ -205,7 +228,10 @@ export class HubWorkload extends Construct {
     this.service = new kplus.Service(this, 'Service', {
       metadata,
       type: kplus.ServiceType.CLUSTER_IP,
-      ports: [{ name: 'http', port, targetPort: port }],
+      ports: [
+        { name: HUB_PORT_NAMES.public, port, targetPort: port },
+        { name: HUB_PORT_NAMES.admin, port: adminPort, targetPort: adminPort },
+      ],
     });
     for (const [key, value] of Object.entries(selectorLabels(name))) this.service.selectLabel(key, value);
 
@@ -224,7 +250,11 @@ export class HubWorkload extends Construct {
       className: props.ingressClassName ?? 'nginx',
       tls: [{ hosts: [props.hostname], secret: tlsSecret }],
     });
-    ingress.addHostDefaultBackend(props.hostname, kplus.IngressBackend.fromService(this.service, { port }));
+    // Exact paths, no catch-all: anything else gets the controller's 404, never the hub.
+    const backend = kplus.IngressBackend.fromService(this.service, { port });
+    for (const path of [websocketPath, ...HUB_HEALTH_PATHS]) {
+      ingress.addHostRule(props.hostname, path, backend, kplus.HttpIngressPathType.EXACT);
+    }
 
     new kplus.HorizontalPodAutoscaler(this, 'Autoscaler', {
       metadata,

@@ -11,7 +11,7 @@ export interface HubObservabilityProps {
   readonly namespace: string;
   /** Labels of the hub Service and pods. */
   readonly hubSelector: Record<string, string>;
-  /** Name of the hub Service port serving /metrics. @default 'http' */
+  /** Name of the hub Service port serving /metrics: the operations listener, not the public one. @default 'admin' */
   readonly metricsPort?: string;
   /** Namespace of the data services, for their alerts. */
   readonly dataNamespace: string;
@@ -127,7 +127,7 @@ export class HubObservability extends Construct {
       metadata: { name: 'hub', namespace: props.namespace, labels },
       spec: {
         selector: { matchLabels: props.hubSelector },
-        endpoints: [{ port: props.metricsPort ?? 'http', path: '/metrics', interval: '15s' }],
+        endpoints: [{ port: props.metricsPort ?? 'admin', path: '/metrics', interval: '15s' }],
       },
     };
     new ApiObject(this, 'Resource', serviceMonitor);

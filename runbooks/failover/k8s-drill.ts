@@ -17,6 +17,7 @@ export interface K8sFailoverOptions {
   readonly objectives: Objectives;
   readonly region?: string;
   readonly targetUrl?: string;
+  readonly adminUrl?: string;
   readonly dryRun: boolean;
   readonly runId?: string;
   readonly agents?: number;
@@ -49,6 +50,7 @@ export async function runK8sFailoverDrill(
     env: options.env,
     region: options.region,
     targetUrl: options.targetUrl,
+    adminUrl: options.adminUrl,
     runId: options.runId ?? new Date().toISOString().replace(/\D/g, '').slice(0, 14),
     agents: options.agents,
     stepSeconds: options.stepSeconds,

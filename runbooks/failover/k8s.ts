@@ -27,6 +27,11 @@ export interface K8sFailoverPlanOptions {
   readonly region?: string;
   /** WebSocket URL the agents connect to. @default - wss://<env.dns.hubHostname>/ws */
   readonly targetUrl?: string;
+  /**
+   * The hub's operations port, where the admin API answers; it is never routed from the internet.
+   * @default http://127.0.0.1:9090 (`kubectl port-forward service/hub 9090:admin`)
+   */
+  readonly adminUrl?: string;
   readonly runId: string;
   /** @default 6 */
   readonly agents?: number;
@@ -78,7 +83,7 @@ export function k8sFailoverPlan(options: K8sFailoverPlanOptions): K8sFailoverPla
     location: region.location,
     load: {
       url,
-      adminUrl: new URL(url.replace(/^ws/, 'http')).origin,
+      adminUrl: options.adminUrl ?? 'http://127.0.0.1:9090',
       tenant: `failover-drill-${options.runId}`,
       agents: options.agents ?? 6,
       intervalMs: DEFAULT_INTERVAL_MS,

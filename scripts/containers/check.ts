@@ -2,9 +2,12 @@
  * `npm run containers:check`: the hub image and the tier 0 stack, run for real under podman.
  *   1. builds src/hub/Dockerfile against the local Node 20 base and reports its size;
  *   2. runs it with a read-only root filesystem as uid 10001 beside Postgres and Valkey containers,
- *      and probes /api/health, /api/ready and a WebSocket round trip;
+ *      both listeners published on loopback, and probes the public one (/api/health, /api/ready, a
+ *      WebSocket round trip, 404 for /metrics and the admin API) and the operations one (/metrics,
+ *      the admin API);
  *   3. starts tier 0's rendered compose file (dist/compose/<env>/) with podman-compose, substituted
- *      only as scripts/containers/compose-local.ts says, and probes the hub through the TLS proxy.
+ *      only as scripts/containers/compose-local.ts says, and probes the hub through the TLS proxy
+ *      (which must answer 404 for /metrics and the admin API) and on its loopback operations port.
  * Everything it starts is removed at the end, also on failure. Writes reports/containers/.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,13 +28,17 @@ const ENV = process.env.RINGFORGE_COMPOSE_ENV ?? 'dev';
 const PROJECT = `rfcheck${process.pid}`;
 /** The official postgres and valkey images run as uid 999; cloud-init prepares their directories for it. */
 const DATA_OWNER = 999;
+/** The hub image's listeners (src/hub/Dockerfile): public and operations. */
+const HUB_PORT = 8080;
+const HUB_ADMIN_PORT = 9090;
 
 const say = (line: string) => console.log(`[containers] ${line}`);
 const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
 const secret = () => randomBytes(24).toString('hex');
 
-function runProbe(base: string, adminToken: string, caFile?: string): ProbeResult {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/containers/probe.ts'), base], {
+function runProbe(base: string, operations: string, adminToken: string, caFile?: string): ProbeResult {
+  const script = join(repoRoot, 'scripts/containers/probe.ts');
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, base, operations], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 150_000,
@@ -93,7 +100,7 @@ async function checkHubContainer(image: HubImage, removers: (() => void)[]): Pro
     execSucceeds(`${PROJECT}-valkey`, ['valkey-cli', 'ping']),
   );
 
-  const port = await freePort();
+  const [port, adminPort] = await Promise.all([freePort(), freePort()]);
   const hub = `${PROJECT}-hub`;
   start(hub, [
     '--read-only',
@@ -101,7 +108,8 @@ async function checkHubContainer(image: HubImage, removers: (() => void)[]): Pro
     '--tmpfs=/tmp',
     '--cap-drop=ALL',
     '--security-opt=no-new-privileges',
-    `--publish=127.0.0.1:${port}:8080`,
+    `--publish=127.0.0.1:${port}:${HUB_PORT}`,
+    `--publish=127.0.0.1:${adminPort}:${HUB_ADMIN_PORT}`,
     '-e',
     `DATABASE_URL=postgres://ringforge:${password}@${PROJECT}-postgres:5432/ringforge`,
     '-e',
@@ -110,7 +118,7 @@ async function checkHubContainer(image: HubImage, removers: (() => void)[]): Pro
     `HUB_ADMIN_TOKEN=${adminToken}`,
     image.ref,
   ]);
-  const probe = runProbe(`http://127.0.0.1:${port}`, adminToken);
+  const probe = runProbe(`http://127.0.0.1:${port}`, `http://127.0.0.1:${adminPort}`, adminToken);
   const user = podman(['exec', hub, 'id', '-u']);
   const readOnlyRootfs = podman(['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', hub]) === 'true';
   const appWritable = execSucceeds(hub, ['node', '-e', "require('fs').writeFileSync('/app/probe', '')"]);
@@ -175,11 +183,24 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
   ]);
   copyFileSync(join(rendered, 'nginx.conf'), join(etc, 'nginx.conf'));
 
-  const [postgresPort, httpPort, httpsPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const local = localizeCompose(readFileSync(join(rendered, 'compose.yaml'), 'utf8'), {
+  const [postgresPort, adminPort, httpPort, httpsPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const source = readFileSync(join(rendered, 'compose.yaml'), 'utf8');
+  const hubAdminPort = Number((parse(source) as ComposeFile).services.hub?.environment?.HUB_ADMIN_PORT);
+  if (!Number.isInteger(hubAdminPort)) throw new Error('the compose file sets no HUB_ADMIN_PORT for the hub');
+  const local = localizeCompose(source, {
     images: { postgres: localImages.postgres, valkey: localImages.valkey, hub: image.ref, proxy: localImages.nginx },
     hostPaths: { '/etc/ringforge': etc, '/mnt/data': data },
-    ports: { 'postgres:5432': postgresPort, 'proxy:8080': httpPort, 'proxy:8443': httpsPort },
+    ports: {
+      'postgres:5432': postgresPort,
+      [`hub:${hubAdminPort}`]: adminPort,
+      'proxy:8080': httpPort,
+      'proxy:8443': httpsPort,
+    },
   });
   const composeFile = join(etc, 'compose.yaml');
   writeFileSync(composeFile, local.yaml);
@@ -191,8 +212,11 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
     // A container that was restarting during `down` escapes it.
     const left = podman(['ps', '-a', '-q', '--filter', `label=io.podman.compose.project=${PROJECT}`]);
     if (left !== '') podman(['rm', '-f', '-t', '0', ...left.split('\n')]);
-    podman(['network', 'rm', '-f', `${PROJECT}_default`]);
+    for (const network of new Set(['default', ...networkNames(local.yaml)])) {
+      podman(['network', 'rm', '-f', `${PROJECT}_${network}`]);
+    }
   });
+  createNetworks(local.yaml);
   const up = Date.now();
   try {
     await upInDependencyOrder(local.yaml, (service) => compose(['up', '-d', '--no-deps', service], 180));
@@ -209,7 +233,12 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
     }
     throw error;
   }
-  const probe = runProbe(`https://127.0.0.1:${httpsPort}`, adminToken, join(tls, 'origin.crt'));
+  const probe = runProbe(
+    `https://127.0.0.1:${httpsPort}`,
+    `http://127.0.0.1:${adminPort}`,
+    adminToken,
+    join(tls, 'origin.crt'),
+  );
   const upSeconds = seconds(up);
   const redirect = await fetch(`http://127.0.0.1:${httpPort}/api/health`, { redirect: 'manual' });
   const httpRedirect = `${redirect.status} ${redirect.headers.get('location')}`;
@@ -233,6 +262,34 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
 interface ComposeService {
   depends_on?: Record<string, { condition?: string }>;
   healthcheck?: { test?: string[] };
+  environment?: Record<string, string>;
+}
+
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  networks?: Record<string, { ipam?: { config?: { subnet?: string }[] } } | null>;
+}
+
+const networkNames = (composeYaml: string): string[] => Object.keys((parse(composeYaml) as ComposeFile).networks ?? {});
+
+/**
+ * Creates the file's networks with their `ipam` subnets, as docker compose does: podman-compose
+ * 1.0.3 ignores `ipam` and would pick a subnet of its own, and the hub trusts the proxy by the
+ * subnet the file gives. podman-compose then finds the networks and uses them.
+ */
+function createNetworks(composeYaml: string): void {
+  const networks = (parse(composeYaml) as ComposeFile).networks ?? {};
+  for (const [name, network] of Object.entries(networks)) {
+    const subnets = (network?.ipam?.config ?? []).flatMap((c) => (c.subnet === undefined ? [] : [c.subnet]));
+    podman([
+      'network',
+      'create',
+      '--label',
+      `io.podman.compose.project=${PROJECT}`,
+      ...subnets.flatMap((subnet) => ['--subnet', subnet]),
+      `${PROJECT}_${name}`,
+    ]);
+  }
 }
 
 /**
@@ -242,7 +299,7 @@ interface ComposeService {
  * run with `podman exec`.
  */
 async function upInDependencyOrder(composeYaml: string, up: (service: string) => void): Promise<void> {
-  const services = (parse(composeYaml) as { services: Record<string, ComposeService> }).services;
+  const services = (parse(composeYaml) as ComposeFile).services;
   const started = new Set<string>();
   const start = async (name: string, path: readonly string[]): Promise<void> => {
     if (started.has(name)) return;
@@ -262,6 +319,11 @@ async function upInDependencyOrder(composeYaml: string, up: (service: string) =>
   };
   for (const name of Object.keys(services)) await start(name, []);
 }
+
+const notPublic = (probe: ProbeResult) =>
+  Object.entries(probe.notPublic)
+    .map(([request, status]) => `${request} ${status}`)
+    .join(', ');
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
@@ -283,11 +345,11 @@ async function main(): Promise<void> {
     say(`hub image ${image.ref}: ${mib(image.sizeBytes)} (base ${image.baseImage})`);
     const container = await timed('hub container', () => checkHubContainer(image, removers));
     say(
-      `hub container: uid ${container.user}, read-only root, health ${container.probe.health}, ready ${container.probe.ready}, DM round trip ${container.probe.dmRoundTripMs} ms`,
+      `hub container: uid ${container.user}, read-only root, health ${container.probe.health}, ready ${container.probe.ready}, DM round trip ${container.probe.dmRoundTripMs} ms; public port ${notPublic(container.probe)}; operations port /metrics ${container.probe.metrics}`,
     );
     const stack = await timed('tier 0 stack', () => checkStack(image, removers));
     say(
-      `tier 0 stack through the TLS proxy: ready ${stack.probe.ready}, DM round trip ${stack.probe.dmRoundTripMs} ms`,
+      `tier 0 stack through the TLS proxy: ready ${stack.probe.ready}, DM round trip ${stack.probe.dmRoundTripMs} ms, ${notPublic(stack.probe)}; operations port /metrics ${stack.probe.metrics}`,
     );
     const baseImages = Object.fromEntries(Object.values(localImages).map((ref) => [ref, imageSizeBytes(ref)]));
     const data = {
@@ -332,9 +394,11 @@ function markdown(d: {
     '',
     `uid ${d.container.user}, read-only root filesystem, /app not writable; /api/health ${d.container.probe.health}, /api/ready ${d.container.probe.ready} after ${d.container.probe.readySeconds}s, WebSocket DM round trip ${d.container.probe.dmRoundTripMs} ms.`,
     '',
+    `Public port: ${notPublic(d.container.probe)}. Operations port: /metrics ${d.container.probe.metrics}, admin API used to provision the probe's tenant and key.`,
+    '',
     `## Tier 0 stack (${d.stack.composeFile} under podman-compose)`,
     '',
-    `Through the TLS proxy: /api/health ${d.stack.probe.health}, /api/ready ${d.stack.probe.ready} (${d.stack.upSeconds}s after \`up\`), WebSocket DM round trip ${d.stack.probe.dmRoundTripMs} ms; plain HTTP answers \`${d.stack.httpRedirect}\`.`,
+    `Through the TLS proxy: /api/health ${d.stack.probe.health}, /api/ready ${d.stack.probe.ready} (${d.stack.upSeconds}s after \`up\`), WebSocket DM round trip ${d.stack.probe.dmRoundTripMs} ms; ${notPublic(d.stack.probe)}; plain HTTP answers \`${d.stack.httpRedirect}\`. The hub's operations port on the host's loopback: /metrics ${d.stack.probe.metrics}, admin API used to provision the probe's tenant and key.`,
     '',
     '| service | status |',
     '| --- | --- |',

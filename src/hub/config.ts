@@ -2,10 +2,11 @@
  * Configuration comes only from environment variables, validated once at start. A mistake names the
  * variable and the rule; values of secret variables are never echoed back.
  */
-import { BlockList, isIP } from 'node:net';
+import { BlockList } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseAddressRange } from './net/cidr.ts';
 
 const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'HUB_ADMIN_TOKEN']);
 
@@ -55,11 +56,7 @@ const addressList = z
       .map((e) => e.trim())
       .filter((e) => e !== '');
     for (const entry of entries) {
-      const [address = '', bits, extra] = entry.split('/');
-      const family = isIP(address);
-      const max = family === 6 ? 128 : 32;
-      const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
-      if (family === 0 || !validBits || extra !== undefined) {
+      if (parseAddressRange(entry) === undefined) {
         ctx.addIssue({
           code: 'custom',
           message: `must be IP addresses or CIDR ranges separated by commas (got ${JSON.stringify(entry)})`,
@@ -291,11 +288,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
 
 function blockList(entries: readonly string[]): BlockList {
   const list = new BlockList();
-  for (const entry of entries) {
-    const [address, bits] = entry.split('/') as [string, string | undefined];
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(bits), family);
+  for (const { address, family, prefix } of entries.map((e) => parseAddressRange(e)!)) {
+    list.addSubnet(address, prefix, family);
   }
   return list;
 }

@@ -67,6 +67,9 @@ export const highAvailability: Layout = (ctx) => {
       hubNodeCloudConfig({
         hubImage: `${env.hub.image.repository}@${env.hub.image.digest}`,
         hubPort: env.hub.port,
+        hubAdminPort: env.hub.adminPort,
+        // The load balancer reaches the hubs from its address in this subnet.
+        trustedProxies: [network.subnetRange],
         drainSeconds: env.hub.drainSeconds,
         privateIp,
       }),

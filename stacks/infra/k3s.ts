@@ -7,7 +7,8 @@ import type { Layout } from './context.ts';
 import { roleFirewall } from './firewalls.ts';
 
 const FIRST_HOST = { loadBalancer: 1, controlPlane: 10, worker: 100 } as const;
-const CLUSTER_CIDR = '10.244.0.0/16';
+/** Pod addresses of every k3s cluster the kit builds; the hub trusts its ingress controller's pods in it. */
+export const CLUSTER_CIDR = '10.244.0.0/16';
 
 /** Where a cluster's root Application reads its manifests: per region when there are several. */
 export const gitopsPath = (envName: string, regionName: string, regions: number): string =>

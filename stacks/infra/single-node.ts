@@ -11,6 +11,8 @@ export const singleNodeProps = (env: HetznerEnvironment) => ({
   hubImage: `${env.hub.image.repository}@${env.hub.image.digest}`,
   hostname: env.dns.hubHostname,
   hubPort: env.hub.port,
+  hubAdminPort: env.hub.adminPort,
+  websocketPath: env.hub.websocketPath,
   drainSeconds: env.hub.drainSeconds,
   backup: { ...env.backup, serverName: env.name },
 });

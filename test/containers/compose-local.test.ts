@@ -19,7 +19,7 @@ const options: LocalizeOptions = {
     proxy: 'localhost/nginx:1',
   },
   hostPaths: { '/etc/ringforge': '/scratch/etc', '/mnt/data': '/scratch/data' },
-  ports: { 'postgres:5432': 40001, 'proxy:8080': 40002, 'proxy:8443': 40003 },
+  ports: { 'postgres:5432': 40001, 'hub:9090': 40004, 'proxy:8080': 40002, 'proxy:8443': 40003 },
 };
 
 /** The document with the substituted fields removed, to compare what must stay the same. */
@@ -47,6 +47,8 @@ describe('tier 0 compose file localized for podman', () => {
     assert.equal(after.services.hub.image, 'localhost/hub:1');
     assert.deepEqual(after.services.proxy.ports, ['127.0.0.1:40002:8080', '127.0.0.1:40003:8443']);
     assert.deepEqual(after.services.postgres.ports, ['127.0.0.1:40001:5432']);
+    assert.deepEqual(after.services.hub.ports, ['127.0.0.1:40004:9090']);
+    assert.deepEqual(after.networks, before.networks, 'the network and the subnet the hub trusts stay');
     assert.deepEqual(after.services.hub.env_file, ['/scratch/etc/secrets/hub.env']);
     assert.equal(after.secrets['postgres-password'].file, '/scratch/etc/secrets/postgres-password');
     assert.ok(after.services.proxy.volumes.includes('/scratch/etc/nginx.conf:/etc/nginx/nginx.conf:ro'));

@@ -38,15 +38,21 @@ describe('failover drill, k8s target', () => {
     );
     assert.equal(plan.location, 'nbg1');
     assert.equal(plan.load.url, 'wss://hub.staging.ringforge.example/ws');
-    assert.equal(plan.load.adminUrl, 'https://hub.staging.ringforge.example');
+    assert.equal(plan.load.adminUrl, 'http://127.0.0.1:9090');
   });
 
   it('picks the first region of prod by default, and the one --region names', () => {
     assert.equal(k8sFailoverPlan({ env: prod, runId: 'p' }).location, 'fsn1');
-    const hel1 = k8sFailoverPlan({ env: prod, runId: 'p', region: 'hel1', targetUrl: 'wss://hel1.example/ws' });
+    const hel1 = k8sFailoverPlan({
+      env: prod,
+      runId: 'p',
+      region: 'hel1',
+      targetUrl: 'wss://hel1.example/ws',
+      adminUrl: 'http://127.0.0.1:19090',
+    });
     assert.equal(hel1.location, 'hel1');
     assert.match(hel1.title, /prod region hel1/);
-    assert.equal(hel1.load.adminUrl, 'https://hel1.example');
+    assert.equal(hel1.load.adminUrl, 'http://127.0.0.1:19090');
   });
 
   it('refuses a laptop environment and an unknown region, naming the field', () => {

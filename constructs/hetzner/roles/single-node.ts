@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { stringify } from 'yaml';
+import { DEFAULT_HUB_ADMIN_PORT, HUB_HEALTH_PATHS, hubListenerEnvironment } from '../../hub-listeners.ts';
 import type { CloudConfig } from '../cloud-config.ts';
 import { bindDataVolume } from './data-volume.ts';
 import { systemdUnit } from './systemd.ts';
@@ -16,8 +18,25 @@ export interface SingleNodeProps {
   readonly hubImage: string;
   /** Public hostname the proxy answers for. */
   readonly hostname: string;
-  /** Port the hub listens on inside its container. */
+  /** Port of the hub's public listener (WebSocket, health) inside its container; nginx proxies to it. */
   readonly hubPort: number;
+  /**
+   * Port of the hub's operations listener (`/metrics`, admin API), published on the host's loopback
+   * only, for the operator over SSH.
+   * @default 9090
+   */
+  readonly hubAdminPort?: number;
+  /**
+   * Path agents open their WebSocket on; nginx proxies it and the health paths, nothing else.
+   * @default '/ws'
+   */
+  readonly websocketPath?: string;
+  /**
+   * IPv4 range of the compose network. nginx reaches the hub from an address in it, so the hub
+   * believes `X-Forwarded-For` from this range (and from nothing else).
+   * @default '172.30.0.0/24'
+   */
+  readonly networkCidr?: string;
   /** Seconds the hub gets to drain on stop. */
   readonly drainSeconds: number;
   /** Backups of the node's Postgres. */
@@ -35,13 +54,32 @@ export interface SingleNodeProps {
 }
 
 const RUNTIME_USER = '10001:10001';
+const DEFAULT_NETWORK_CIDR = '172.30.0.0/24';
+
+/** The checked settings both files derive from; a mistake fails synth, naming the value. */
+function resolve(p: Pick<SingleNodeProps, 'hubPort' | 'hubAdminPort' | 'websocketPath' | 'networkCidr'>) {
+  const adminPort = p.hubAdminPort ?? DEFAULT_HUB_ADMIN_PORT;
+  const websocketPath = p.websocketPath ?? '/ws';
+  const networkCidr = p.networkCidr ?? DEFAULT_NETWORK_CIDR;
+  if (!/^\/[A-Za-z0-9/_-]+$/.test(websocketPath)) {
+    throw new Error(`websocketPath must be an absolute URL path (got ${websocketPath})`);
+  }
+  const [address = '', bits = ''] = networkCidr.split('/');
+  if (isIP(address) !== 4 || !/^(\d|[12]\d|3[0-2])$/.test(bits)) {
+    throw new Error(`networkCidr must be an IPv4 CIDR range (got ${networkCidr})`);
+  }
+  const environment = hubListenerEnvironment({ port: p.hubPort, adminPort, trustedProxies: [networkCidr] });
+  return { adminPort, websocketPath, networkCidr, environment };
+}
 
 /**
  * The tier 0 docker compose file: the hub, Postgres, Valkey and an nginx that terminates TLS with
- * the Cloudflare origin certificate. Only nginx publishes ports. Secrets are read from files under
- * /etc/ringforge/secrets, which the secrets runbook provisions; none are in this file.
+ * the Cloudflare origin certificate. Only nginx publishes ports to the internet; the hub's
+ * operations port and Postgres are published on the host's loopback only. Secrets are read from
+ * files under /etc/ringforge/secrets, which the secrets runbook provisions; none are in this file.
  */
 export function renderCompose(p: SingleNodeProps): string {
+  const { adminPort, networkCidr, environment } = resolve(p);
   const images = { ...SINGLE_NODE_IMAGES, ...p.images };
   const data = p.dataDir ?? '/mnt/data';
   const compose = {
@@ -97,11 +135,12 @@ export function renderCompose(p: SingleNodeProps): string {
         security_opt: ['no-new-privileges:true'],
         env_file: ['/etc/ringforge/secrets/hub.env'],
         environment: {
-          HUB_HOST: '0.0.0.0',
-          HUB_PORT: String(p.hubPort),
+          ...environment,
           HUB_SHUTDOWN_GRACE_MS: String(p.drainSeconds * 1000),
           REDIS_URL: 'redis://valkey:6379',
         },
+        // /metrics and the admin API, for the operator on the host (e.g. through an SSH tunnel).
+        ports: [`127.0.0.1:${adminPort}:${adminPort}`],
         stop_grace_period: `${p.drainSeconds + 5}s`,
         depends_on: { postgres: { condition: 'service_healthy' }, valkey: { condition: 'service_healthy' } },
         healthcheck: {
@@ -126,14 +165,44 @@ export function renderCompose(p: SingleNodeProps): string {
         depends_on: { hub: { condition: 'service_healthy' } },
       },
     },
+    networks: { default: { ipam: { config: [{ subnet: networkCidr }] } } },
     secrets: { 'postgres-password': { file: '/etc/ringforge/secrets/postgres-password' } },
   };
   // YAML 1.1 quotes yes/no, which older compose implementations would read as booleans.
   return stringify(compose, { lineWidth: 0, version: '1.1' });
 }
 
-/** nginx in front of the hub: TLS with the origin certificate, WebSocket upgrades, long idle times. */
-export function renderNginxConf(p: Pick<SingleNodeProps, 'hostname' | 'hubPort'>): string {
+/**
+ * nginx in front of the hub: TLS with the origin certificate, and only the WebSocket path and the
+ * health routes proxied to the hub's public port, each an exact match; every other path is a 404
+ * from nginx itself. The client address goes to the hub in `X-Forwarded-For`.
+ */
+export function renderNginxConf(
+  p: Pick<SingleNodeProps, 'hostname' | 'hubPort' | 'hubAdminPort' | 'websocketPath' | 'networkCidr'>,
+): string {
+  const { websocketPath } = resolve(p);
+  const location = (path: string, websocket: boolean) =>
+    [
+      `    location = ${path} {`,
+      '      proxy_pass http://hub;',
+      '      proxy_http_version 1.1;',
+      ...(websocket
+        ? ['      proxy_set_header Upgrade $http_upgrade;', '      proxy_set_header Connection $connection_upgrade;']
+        : ['      proxy_set_header Connection "";']),
+      '      proxy_set_header Host $host;',
+      '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+      '      proxy_set_header X-Forwarded-Proto https;',
+      ...(websocket
+        ? [
+            '      # Agents hold WebSockets for hours; heartbeats keep them under this.',
+            '      proxy_read_timeout 3600s;',
+            '      proxy_send_timeout 3600s;',
+          ]
+        : []),
+      '    }',
+      '',
+    ].join('\n');
+  const locations = [location(websocketPath, true), ...HUB_HEALTH_PATHS.map((path) => location(path, false))];
   return `worker_processes auto;
 pid /tmp/nginx.pid;
 events { worker_connections 16384; }
@@ -154,17 +223,9 @@ http {
     ssl_certificate /etc/nginx/tls/origin.crt;
     ssl_certificate_key /etc/nginx/tls/origin.key;
     ssl_protocols TLSv1.2 TLSv1.3;
+${locations.join('')}    # /metrics, the admin API and anything else stay off the internet.
     location / {
-      proxy_pass http://hub;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto https;
-      # Agents hold WebSockets for hours; heartbeats keep them under this.
-      proxy_read_timeout 3600s;
-      proxy_send_timeout 3600s;
+      return 404;
     }
   }
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_HUB_ADMIN_PORT, hubListenerEnvironment } from '../../hub-listeners.ts';
 import type { CloudConfig } from '../cloud-config.ts';
 import { bindDataVolume } from './data-volume.ts';
 import { systemdUnit } from './systemd.ts';
@@ -11,18 +12,41 @@ import { walShipping, type BackupTarget } from './wal-shipping.ts';
 
 export interface HubNodeProps {
   readonly hubImage: string;
+  /** Public listener (WebSocket, health): the load balancer's destination port. */
   readonly hubPort: number;
+  /**
+   * Operations listener (`/metrics`, admin API), published on the private address only.
+   * @default 9090
+   */
+  readonly hubAdminPort?: number;
+  /**
+   * Addresses or ranges the load balancer reaches the hub from, whose `X-Forwarded-For` the hub
+   * believes: the load balancer's private address, or the private subnet it sits in.
+   */
+  readonly trustedProxies: readonly string[];
   readonly drainSeconds: number;
   readonly privateIp: string;
 }
 
-/** A hub server (image DOCKER_IMAGE): the hub container as a systemd unit, bound to the private address. */
+/**
+ * A hub server (image DOCKER_IMAGE): the hub container as a systemd unit, both listeners published
+ * on the private address only. The load balancer forwards to the public one; nothing on the
+ * internet reaches either (the firewall admits SSH only, and the load balancer has no service for
+ * the operations port).
+ */
 export function hubNodeCloudConfig(p: HubNodeProps): CloudConfig {
+  const adminPort = p.hubAdminPort ?? DEFAULT_HUB_ADMIN_PORT;
+  const environment = {
+    ...hubListenerEnvironment({ port: p.hubPort, adminPort, trustedProxies: p.trustedProxies }),
+    HUB_SHUTDOWN_GRACE_MS: String(p.drainSeconds * 1000),
+  };
   const run = [
     '/usr/bin/docker run --rm --name hub',
-    `--publish ${p.privateIp}:${p.hubPort}:${p.hubPort}`,
+    `--publish ${p.privateIp}:${p.hubPort}:${p.hubPort} --publish ${p.privateIp}:${adminPort}:${adminPort}`,
     '--read-only --tmpfs /tmp --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges:true',
-    `--env-file /etc/ringforge/secrets/hub.env --env HUB_HOST=0.0.0.0 --env HUB_PORT=${p.hubPort} --env HUB_SHUTDOWN_GRACE_MS=${p.drainSeconds * 1000}`,
+    `--env-file /etc/ringforge/secrets/hub.env ${Object.entries(environment)
+      .map(([key, value]) => `--env ${key}=${value}`)
+      .join(' ')}`,
     `--stop-timeout ${p.drainSeconds + 5}`,
     p.hubImage,
   ].join(' ');

@@ -20,21 +20,10 @@ import {
   startTestHub,
   type Backing,
 } from './helpers/hub-harness.ts';
+import { prng } from './helpers/prng.ts';
 
 const FRAMES_PER_MODE = 1_200;
 const FUZZ_CONNECTIONS = 4;
-
-/** Mulberry32: small, seeded, good enough to pick fuzz cases. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Frame = string | Buffer;
 

@@ -187,9 +187,11 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       try {
         await this.open(url);
         return;
-      } catch {
+      } catch (error) {
         this.urlIndex++;
-        await sleep(backoffDelay(attempt, this.options.backoff));
+        // A limit that refused the hello says when trying again can succeed; sooner only costs more.
+        const wait = error instanceof HubRequestError ? (error.retryAfterMs ?? 0) : 0;
+        await sleep(Math.max(wait, backoffDelay(attempt, this.options.backoff)));
       }
     }
     if (!this.stopped) {

@@ -27,23 +27,26 @@ const token = (max: number) =>
     .max(max)
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
+/** Request ids and idempotency keys. */
+export const requestToken = token(128);
+
 const envelopeSchema = z.strictObject({
   type: z
     .string()
     .max(64)
     .regex(/^[a-z][a-z.]*$/, 'must be a request type such as dm.send'),
-  id: token(128).optional(),
+  id: requestToken.optional(),
   payload: z
     .custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a JSON object')
     .optional(),
-  idempotencyKey: token(128).optional(),
+  idempotencyKey: requestToken.optional(),
 });
 
 /** The request id of a frame that failed validation, if it carries a usable one, so the error can echo it. */
 export function salvageId(parsed: unknown): string | null {
   if (typeof parsed !== 'object' || parsed === null || !('id' in parsed)) return null;
   const id = (parsed as { id: unknown }).id;
-  return typeof id === 'string' && token(128).safeParse(id).success ? id : null;
+  return typeof id === 'string' && requestToken.safeParse(id).success ? id : null;
 }
 
 export function parseEnvelope(parsed: unknown): Request {

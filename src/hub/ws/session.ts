@@ -17,6 +17,8 @@ import type { SessionRegistry } from './registry.ts';
 
 /** The next request waits while this much of the session's earlier output is still unread. */
 const REPLY_HIGH_WATER_BYTES = 1024 * 1024;
+/** A slow consumer gets this long to read up to its close frame before the socket is cut. */
+const SLOW_CONSUMER_CLOSE_MS = 1_000;
 /** Queued request frames beyond this pause reading the socket, so the client's sends back up instead. */
 const QUEUED_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
@@ -377,6 +379,8 @@ export class Session implements LiveSession {
     if (overSession || !outbound.admits(held, bytes)) {
       this.services.metrics.connectionsRefused.inc({ rule: 'slow_consumer' });
       this.close(CLOSE.slowConsumer, 'too slow: reconnect and resume');
+      // The close frame waits behind what the client does not read; its bytes are freed at once or soon.
+      setTimeout(() => this.terminate(), SLOW_CONSUMER_CLOSE_MS).unref();
       return false;
     }
     outbound.add(bytes);

@@ -14,7 +14,7 @@ import { repoRoot } from '../../scripts/lib/tools.ts';
 import { ADMIN_TOKEN } from './helpers/hub-harness.ts';
 import { startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
 import { exchange, statusOf, writeThenReset } from './helpers/raw-http.ts';
-import { prng } from './helpers/prng.ts';
+import { prng } from '../../src/hub/fuzz/prng.ts';
 
 const UPGRADE_HEADERS =
   'Host: hub\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';

@@ -6,7 +6,7 @@
  * every acknowledged DM was delivered exactly once in order, and the hub's peak RSS stayed within the
  * bound. Prints progress, writes reports/hub-fuzz/report.{json,md}, exits 1 when a check fails.
  *
- *   FUZZ_SECONDS (default 180), FUZZ_SEED (1), FUZZ_CONNECTIONS (6), FUZZ_RSS_BOUND_MIB (400)
+ *   FUZZ_SECONDS (default 180), FUZZ_SEED (1), FUZZ_CONNECTIONS (6), FUZZ_RSS_BOUND_MIB (300)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { prng } from './prng.ts';
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 180);
 const SEED = Number(process.env.FUZZ_SEED ?? 1);
 const CONNECTIONS = Number(process.env.FUZZ_CONNECTIONS ?? 6);
-const RSS_BOUND_MIB = Number(process.env.FUZZ_RSS_BOUND_MIB ?? 400);
+const RSS_BOUND_MIB = Number(process.env.FUZZ_RSS_BOUND_MIB ?? 300);
 const STEADY_PAIRS = 4;
 /** Under the default 100 messages per agent per minute. */
 const STEADY_INTERVAL_MS = 700;

@@ -143,7 +143,7 @@ const environmentSchema = z.object({
   HUB_MAX_CONNECTIONS_PER_KEY: integer(2_000, 1, 10_000_000),
   HUB_MAX_CONNECTIONS_PER_TENANT: integer(10_000, 1, 10_000_000),
   HUB_MAX_AGENTS_PER_KEY: integer(1_000, 1, 10_000_000),
-  HUB_SESSION_BUFFER_BYTES: integer(8 * MIB, MIB, 1024 * MIB),
+  HUB_SESSION_BUFFER_BYTES: integer(8 * MIB, 4 * MIB, 1024 * MIB),
   HUB_OUTBOUND_BUFFER_BYTES: integer(256 * MIB, 16 * MIB, 64 * 1024 * MIB),
   HUB_PRESENCE_TTL_MS: integer(30_000, 1_000, 3_600_000),
   HUB_TASK_TIMEOUT_MS: integer(60_000, 100, 86_400_000),
@@ -166,7 +166,7 @@ export type RateLimits = Readonly<Record<RateRuleName, Readonly<Record<RateScope
 export interface AbuseLimits {
   /** Failed hellos and admin authentications per remote address per minute. */
   readonly authFailuresPerMinute: number;
-  /** Admin API requests per minute per remote address. */
+  /** Admin API requests per minute, all together (there is one admin token). */
   readonly adminRequestsPerMinute: number;
   /** WebSocket connections on this replica, in total and per remote address, API key and tenant. */
   readonly maxConnections: number;

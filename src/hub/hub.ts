@@ -119,11 +119,13 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
   const port = await listen(server, config.port, config.host);
   const adminPort = await listen(operations, config.adminPort, config.adminHost);
 
-  let sweeping: Promise<void> = Promise.resolve();
+  // A sweep slower than the interval skips the ticks it overlaps instead of queueing them.
+  let sweeping: Promise<void> | undefined;
   const sweeper = setInterval(() => {
-    sweeping = sweeping
-      .then(() => services.tasks.sweep())
-      .catch((error: unknown) => log.warn({ err: error }, 'task sweep failed'));
+    sweeping ??= services.tasks
+      .sweep()
+      .catch((error: unknown) => log.warn({ err: error }, 'task sweep failed'))
+      .finally(() => (sweeping = undefined));
   }, config.sweepIntervalMs);
   const housekeeping = setInterval(() => {
     prune();

@@ -20,10 +20,13 @@ export interface Refusal {
 /**
  * Buckets shared by every replica (Redis) or held in this process (embedded mode). `take` takes one
  * token from each bucket, or from none when any of them is short, so a refused request costs nothing;
- * `check` only asks whether a token is there.
+ * `check` only asks whether a token is there; `debit` takes one whatever the level, down to a minute's
+ * worth of debt, for failures that happened already and must all count.
  */
+export type BucketMode = 'take' | 'check' | 'debit';
+
 export interface BucketStore {
-  take(buckets: readonly Bucket[], mode: 'take' | 'check'): Promise<Refusal | undefined>;
+  take(buckets: readonly Bucket[], mode: BucketMode): Promise<Refusal | undefined>;
 }
 
 const refill = (tokens: number, perMinute: number, elapsedMs: number) =>
@@ -44,9 +47,11 @@ export function createMemoryBucketStore(clock: () => number = Date.now): BucketS
         const retryAfterMs = levels[i]! < 1 ? waitFor(levels[i]!, bucket.perMinute) : 0;
         if (retryAfterMs > (refusal?.retryAfterMs ?? 0)) refusal = { bucket, retryAfterMs };
       });
-      if (refusal !== undefined || mode === 'check') return refusal;
-      wanted.forEach((b, i) => buckets.set(b.key, { tokens: levels[i]! - 1, updatedAt: now, perMinute: b.perMinute }));
-      return undefined;
+      if (mode === 'check' || (mode === 'take' && refusal !== undefined)) return refusal;
+      wanted.forEach((b, i) =>
+        buckets.set(b.key, { tokens: Math.max(levels[i]! - 1, -b.perMinute), updatedAt: now, perMinute: b.perMinute }),
+      );
+      return mode === 'debit' ? undefined : refusal;
     },
     /** Forgets buckets that have refilled: they hold nothing a fresh bucket would not. */
     prune() {
@@ -61,12 +66,13 @@ export function createMemoryBucketStore(clock: () => number = Date.now): BucketS
 /*
  * One script call per request, atomic across the buckets, on Redis's clock so replicas agree. Each
  * bucket expires when it would be full again, so idle clients leave nothing behind.
- * Returns {0} when taken (or, in check mode, available), else {retryAfterMs, index of the bucket}.
+ * Returns {0, 0} when taken (or, in check mode, available), else {retryAfterMs, index of the bucket};
+ * a debit is always taken.
  */
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local take = ARGV[1] == 'take'
+local mode = ARGV[1]
 local levels = {}
 local wait, worst = 0, 0
 for i, key in ipairs(KEYS) do
@@ -80,10 +86,10 @@ for i, key in ipairs(KEYS) do
     if ms > wait then wait, worst = ms, i end
   end
 end
-if wait > 0 or not take then return {wait, worst} end
+if mode == 'check' or (mode == 'take' and wait > 0) then return {wait, worst} end
 for i, key in ipairs(KEYS) do
   local limit = tonumber(ARGV[i + 1])
-  local tokens = levels[i] - 1
+  local tokens = math.max(levels[i] - 1, -limit)
   redis.call('HSET', key, 'tokens', tostring(tokens), 'at', now)
   redis.call('PEXPIRE', key, math.ceil((limit - tokens) * 60000 / limit) + 1000)
 end
@@ -100,14 +106,14 @@ export function createRedisBucketStore(redis: Redis): BucketStore {
         mode,
         ...wanted.map((b) => String(b.perMinute)),
       )) as [number, number];
-      return wait > 0 ? { bucket: wanted[index - 1]!, retryAfterMs: wait } : undefined;
+      return wait > 0 && mode !== 'debit' ? { bucket: wanted[index - 1]!, retryAfterMs: wait } : undefined;
     },
   };
 }
 
-/** Who a request is counted against: the agent, the API key it authenticated with, its tenant. */
+/** Who a request is counted against: the agent (unknown during hello), its API key, its tenant. */
 export interface RateSubject {
-  readonly agentId: string;
+  readonly agentId?: string;
   readonly keyId: string;
   readonly tenantId: string;
 }
@@ -143,9 +149,14 @@ export class RateLimiter {
 
   /** Takes a `requests` token, plus one of `rule` when given, in every scope; throws `rate_limited`. */
   async request(subject: RateSubject, rule?: RateRule): Promise<void> {
-    const ids: Record<RateScope, string> = { agent: subject.agentId, key: subject.keyId, tenant: subject.tenantId };
+    const ids: Record<RateScope, string | undefined> = {
+      agent: subject.agentId,
+      key: subject.keyId,
+      tenant: subject.tenantId,
+    };
+    const scopes = SCOPES.filter((scope) => ids[scope] !== undefined);
     const buckets = (rule === undefined ? ['requests' as const] : (['requests', rule] as const)).flatMap((name) =>
-      SCOPES.map((scope) => ({
+      scopes.map((scope) => ({
         key: `${scope}:${ids[scope]}:${name}`,
         perMinute: this.rates[name][scope],
         rule: RULE_NAMES[name],
@@ -177,15 +188,16 @@ export class RateLimiter {
     }
   }
 
+  /** Every failure counts, also those of attempts made in parallel before the first was refused. */
   async authFailed(address: string): Promise<void> {
-    await this.store.take([this.authBucket(address)], 'take');
+    await this.store.take([this.authBucket(address)], 'debit');
   }
 
   /** One admin API request; the admin token is one key, so this bounds the whole admin API. */
   async adminRequest(): Promise<void> {
     const perMinute = this.limits.adminRequestsPerMinute;
     const refusal = await this.store.take(
-      [{ key: 'admin:requests', perMinute, rule: 'rate_admin', scope: 'key' }],
+      [{ key: 'admin:requests', perMinute, rule: 'rate_admin', scope: 'admin_token' }],
       'take',
     );
     if (refusal !== undefined)

@@ -311,7 +311,7 @@ for (const mode of MODES) {
   });
 }
 
-describe('the replica-wide outbound budget (embedded)', () => {
+describe('output to clients that read slowly (embedded)', () => {
   let backing: Backing;
   let hub: Hub;
 
@@ -362,5 +362,40 @@ describe('the replica-wide outbound budget (embedded)', () => {
     const shed = await hub.services.metrics.connectionsRefused.get();
     assert.equal(shed.values.find((v) => v.labels.rule === 'slow_consumer')?.value, 8);
     for (const { session } of idle) session.ws.terminate();
+  });
+
+  it('caps a dm.fetch reply at about 1 MB of bodies, so no single frame slips past the caps', async () => {
+    const tenant = await new Admin(hub.adminUrl).provision('fetch-cap');
+    const sender = await connectAgent(hub.wsUrl, tenant.key, 'fetch-sender');
+    const { session, hello } = await helloRaw(hub.wsUrl, tenant.key, 'fetch-receiver');
+    const body = 'y'.repeat(100_000);
+    for (let i = 0; i < 30; i++) await sender.sendDm(hello.payload.agentId, body);
+    const reply = await session.request('dm.fetch', { afterSeq: 0, limit: 30 });
+    assert.equal(reply.payload.messages.length, 10);
+    assert.deepEqual(
+      reply.payload.messages.map((m: any) => m.seq),
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    const next = await session.request('dm.fetch', { afterSeq: 10, limit: 30 });
+    assert.equal(next.payload.messages[0].seq, 11);
+    session.ws.close();
+  });
+
+  it('replays a 20 MB backlog at the pace the client reads it, without shedding the client', async () => {
+    const tenant = await new Admin(hub.adminUrl).provision('backlog');
+    const sender = await connectAgent(hub.wsUrl, tenant.key, 'backlog-sender');
+    const first = await helloRaw(hub.wsUrl, tenant.key, 'backlog-receiver');
+    first.session.ws.close();
+    await first.session.closed;
+    for (let i = 0; i < 200; i++) await sender.sendDm(first.hello.payload.agentId, 'z'.repeat(100_000));
+    // given a client that says hello, then reads nothing for a while
+    const { session } = await helloRaw(hub.wsUrl, tenant.key, 'backlog-receiver');
+    session.ws.pause();
+    await new Promise((r) => setTimeout(r, 500));
+    session.ws.resume();
+    // then it gets the whole backlog and stays connected
+    await eventually(() => assert.equal(session.frames.filter((f) => f.event === 'dm').length, 200), 10_000);
+    assert.equal(session.ws.readyState, session.ws.OPEN);
+    session.ws.close();
   });
 });

@@ -135,6 +135,16 @@ describe('rate limiter', () => {
     assert.deepEqual([blocked?.rule, blocked?.scope, blocked?.retryAfterMs], ['auth_failures', 'address', 12_000]);
     await limiter.authAllowed('203.0.113.8');
   });
+
+  it('counts failed authentications made in parallel past zero, up to a minute of debt', async () => {
+    const clock = { now: 0 };
+    const limiter = limiterAt(clock, 1, 100, 100);
+    // given 12 attempts that all passed the check before any of them failed
+    for (let i = 0; i < 12; i++) await limiter.authFailed('198.51.100.1');
+    // then the address waits for every one of them, but no longer than for a minute's worth of debt
+    const wait = await refusal(limiter.authAllowed('198.51.100.1'));
+    assert.equal(wait?.retryAfterMs, 72_000);
+  });
 });
 
 describe('task routing choice', () => {

@@ -20,7 +20,7 @@ export interface ErrorBody {
   readonly message: string;
   /** The limit or rule that was broken, e.g. `message_size` or `rate_messages`. */
   readonly rule?: string;
-  /** What a rate or connection limit counts: `agent`, `key`, `tenant`, `address` or `replica`. */
+  /** What a rate limit counts: `agent`, `key`, `tenant`, `address` or `admin_token`. */
   readonly scope?: string;
   readonly retryAfterMs?: number;
 }

@@ -92,7 +92,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /**
- * How deep objects and arrays nest in a JSON text, read from its bytes before it is parsed: a deep
+ * How deep objects and arrays nest in a JSON text, counted on its bytes without recursion: a deep
  * value parses fine but overflows the stack wherever it is serialized again.
  */
 export function jsonDepth(bytes: Uint8Array): number {

@@ -111,7 +111,7 @@ export const errorBodySchema = z.strictObject({
   code: z.enum(ERROR_CODES),
   message: z.string(),
   rule: z.enum(ERROR_RULES).optional(),
-  scope: z.enum(['agent', 'key', 'tenant', 'address', 'replica']).optional(),
+  scope: z.enum(['agent', 'key', 'tenant', 'address']).optional(),
   retryAfterMs: z.int().min(0).optional(),
 });
 

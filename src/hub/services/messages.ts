@@ -64,13 +64,18 @@ export class Messages {
     return result;
   }
 
-  /** Messages after `afterSeq`, oldest first. */
-  async after(agentId: string, afterSeq: number, limit: number): Promise<DirectMessage[]> {
+  /**
+   * Messages after `afterSeq`, oldest first: at most `limit`, and no more once their bodies reach
+   * `maxBytes` (the first one always comes), so one reply never carries a whole backlog.
+   */
+  async after(agentId: string, afterSeq: number, limit: number, maxBytes = Infinity): Promise<DirectMessage[]> {
     const rows = await this.db.query<{ seq: string | number; sender_id: string; body: string; created_at: Date }>(
       'SELECT seq, sender_id, body, created_at FROM messages WHERE recipient_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [agentId, afterSeq, limit],
     );
-    return rows.map((r) => ({
+    let bytes = 0;
+    const within = rows.filter((r, i) => (bytes += r.body.length) <= maxBytes || i === 0);
+    return within.map((r) => ({
       seq: Number(r.seq),
       from: r.sender_id,
       body: JSON.parse(r.body) as unknown,

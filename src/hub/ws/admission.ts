@@ -52,6 +52,8 @@ export class ConnectionSlots {
 
 /** A session that reads its socket keeps less than this buffered; beyond it, it is the one to shed. */
 const READER_SLACK_BYTES = 64 * 1024;
+/** Over the budget, frames up to this size still go to sessions that keep up (events, small replies). */
+const SMALL_FRAME_BYTES = 64 * 1024;
 
 /**
  * Bytes handed to agent sockets and not yet taken by the kernel, across all sessions: a global
@@ -71,10 +73,11 @@ export class OutboundBudget {
 
   /**
    * Whether a session that already holds `held` bytes may add `bytes` more. Within the budget anyone
-   * may; over it, only a session that keeps up with its socket.
+   * may; over it, only a small frame to a session that keeps up with its socket, so the overshoot is
+   * bounded by the sessions times 128 KiB however large frames are.
    */
   admits(held: number, bytes: number): boolean {
-    return this.inFlight + bytes <= this.limitBytes || held < READER_SLACK_BYTES;
+    return this.inFlight + bytes <= this.limitBytes || (held < READER_SLACK_BYTES && bytes <= SMALL_FRAME_BYTES);
   }
 
   add(bytes: number): void {

@@ -1,7 +1,6 @@
 import type { DirectMessage, Messages } from '../services/messages.ts';
 
 const BATCH = 200;
-const BUFFER_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 /**
  * Sends one session its direct messages strictly in sequence order. A live notification that is the
@@ -21,6 +20,8 @@ export class DmDelivery {
     private readonly messages: Messages,
     private readonly send: (message: DirectMessage) => boolean,
     private readonly bufferedBytes: () => number,
+    /** Backlog delivery waits while the socket holds more than this, well below the slow-consumer cap. */
+    private readonly highWaterBytes: number,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -50,12 +51,12 @@ export class DmDelivery {
         for (let pass = 0; pass < 10_000 && !this.stopped; pass++) {
           const batch = await this.messages.after(this.agentId, this.sentSeq, BATCH);
           for (const message of batch) {
+            if (this.bufferedBytes() > this.highWaterBytes) await this.waitForSocket();
             if (this.stopped || message.seq !== this.sentSeq + 1) break;
             if (!this.send(message)) return;
             this.sentSeq = message.seq;
           }
           if (batch.length < BATCH) break;
-          await this.waitForSocket();
         }
       } while (this.again && !this.stopped);
     } catch (error) {
@@ -71,7 +72,7 @@ export class DmDelivery {
 
   /* A slow reader must not make the hub buffer its whole backlog in memory. */
   private async waitForSocket(): Promise<void> {
-    for (let i = 0; i < 600 && !this.stopped && this.bufferedBytes() > BUFFER_HIGH_WATER_BYTES; i++) {
+    for (let i = 0; i < 600 && !this.stopped && this.bufferedBytes() > this.highWaterBytes; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -25,10 +25,26 @@ import type { AgentIdentity } from './agent.ts';
 export interface HandlerContext {
   readonly agent: AgentIdentity;
   readonly services: Services;
-  /** The highest seq this session knows to be acknowledged, so repeated acks cost no database write. */
-  readonly acks: { get(): number; set(seq: number): void };
+  /** What the session knows of its DM sequence, so that only acks that can advance reach the database. */
+  readonly dms: DmPosition;
   /** Updates what the roster shows for this session. */
   setStatus(status: { load?: number; status?: 'online' | 'busy' }): Promise<void>;
+}
+
+/** What a session knows of its agent's DM sequence. */
+export class DmPosition {
+  /** The highest seq acknowledged. */
+  acked = 0;
+  /** The highest seq the session has seen exist: stored before hello, delivered or fetched since. */
+  known = 0;
+
+  acknowledged(seq: number): void {
+    this.acked = Math.max(this.acked, seq);
+  }
+
+  seen(seq: number): void {
+    this.known = Math.max(this.known, seq);
+  }
 }
 
 /** Activity fanned out to a fleet over the bus. */
@@ -43,7 +59,11 @@ export interface ActivityNotice {
 interface Handler {
   /** The rate rule the request spends, besides `requests`. */
   readonly rate?: RateRule;
-  /** Not counted as a request: acknowledgements follow delivered messages, and cost nothing when repeated. */
+  /**
+   * Not counted as a request: acknowledgements follow delivered messages (a busy agent acks many
+   * times a minute), and only one that advances past the acked seq, up to a seq the session has seen,
+   * reaches the database; so their cost is bounded by the messages the agent receives.
+   */
   readonly uncounted?: true;
   run(ctx: HandlerContext, request: Request): Promise<unknown>;
 }
@@ -81,9 +101,12 @@ export const handlers: Readonly<Record<string, Handler>> = {
     uncounted: true,
     async run(ctx, request) {
       const payload = parsePayload(dmAckSchema, request.payload);
-      if (payload.seq <= ctx.acks.get()) return { ackedSeq: ctx.acks.get() };
+      if (payload.seq <= ctx.dms.acked) return { ackedSeq: ctx.dms.acked };
+      if (payload.seq > ctx.dms.known) {
+        throw new HubError('invalid_request', `payload.seq: ${payload.seq} is beyond the last message sent to you`);
+      }
       const ackedSeq = await ctx.services.messages.ack(ctx.agent.agentId, payload.seq);
-      ctx.acks.set(ackedSeq);
+      ctx.dms.acknowledged(ackedSeq);
       return { ackedSeq };
     },
   },
@@ -91,7 +114,10 @@ export const handlers: Readonly<Record<string, Handler>> = {
   'dm.fetch': {
     async run(ctx, request) {
       const payload = parsePayload(dmFetchSchema, request.payload);
-      const messages = await ctx.services.messages.after(ctx.agent.agentId, payload.afterSeq, payload.limit ?? 100);
+      const limit = payload.limit ?? 100;
+      const messages = await ctx.services.messages.after(ctx.agent.agentId, payload.afterSeq, limit, LIMITS.frameBytes);
+      const last = messages.at(-1);
+      if (last !== undefined) ctx.dms.seen(last.seq);
       return { messages };
     },
   },

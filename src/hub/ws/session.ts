@@ -12,7 +12,7 @@ import type { TaskNotice } from '../services/tasks.ts';
 import type { ConnectionSlots, OutboundBudget } from './admission.ts';
 import { CLOSE, type AgentIdentity, type LiveSession } from './agent.ts';
 import { DmDelivery } from './dm-delivery.ts';
-import { handlers, type ActivityNotice, type HandlerContext } from './handlers.ts';
+import { DmPosition, handlers, type ActivityNotice, type HandlerContext } from './handlers.ts';
 import type { SessionRegistry } from './registry.ts';
 
 /** The next request waits while this much of the session's earlier output is still unread. */
@@ -57,7 +57,7 @@ export class Session implements LiveSession {
   private releaseSessionSlots: (() => void) | undefined;
   private status: 'online' | 'busy' = 'online';
   private load = 0;
-  private ackedSeq = 0;
+  private readonly dms = new DmPosition();
   private readonly joinedAt = new Date().toISOString();
   private readonly helloTimer: NodeJS.Timeout;
   private readonly onAgentNotice: BusHandler = (notice) => this.handleAgentNotice(notice as AgentNotice);
@@ -176,11 +176,16 @@ export class Session implements LiveSession {
       });
   }
 
+  /** Open and not being closed: requests of a client that has gone, or is being sent away, are dropped. */
+  private get serving(): boolean {
+    return !this.closed && this.ws.readyState === this.ws.OPEN;
+  }
+
   private async handle(request: Request): Promise<void> {
-    // Requests of a client that has gone are dropped, and a client that does not read its replies
-    // gets no more until it does: it cannot make the hub hold replies for it.
+    // A client that does not read its replies gets no more until it does: it cannot make the hub
+    // hold replies for it.
     await this.readerKeepsUp();
-    if (this.closed) return;
+    if (!this.serving) return;
     const started = performance.now();
     const known = request.type === 'hello' || Object.hasOwn(handlers, request.type);
     const type = known ? request.type : 'unknown';
@@ -197,7 +202,7 @@ export class Session implements LiveSession {
   }
 
   private async readerKeepsUp(): Promise<void> {
-    for (let ms = 5; !this.closed && !this.draining && this.ws.bufferedAmount > REPLY_HIGH_WATER_BYTES;) {
+    for (let ms = 5; this.serving && !this.draining && this.ws.bufferedAmount > REPLY_HIGH_WATER_BYTES;) {
       await sleep(ms);
       ms = Math.min(ms * 2, 200);
     }
@@ -213,10 +218,7 @@ export class Session implements LiveSession {
     const ctx: HandlerContext = {
       agent: this.agent,
       services: this.services,
-      acks: {
-        get: () => this.ackedSeq,
-        set: (seq) => (this.ackedSeq = Math.max(this.ackedSeq, seq)),
-      },
+      dms: this.dms,
       setStatus: async ({ load, status }) => {
         this.load = load ?? this.load;
         this.status = status ?? this.status;
@@ -258,7 +260,8 @@ export class Session implements LiveSession {
     }
     this.releaseSessionSlots = release;
     this.agent = { ...scope, agentId: record.id, name: payload.agent.name, capabilities, tags };
-    this.ackedSeq = record.ackedSeq;
+    this.dms.acknowledged(record.ackedSeq);
+    this.dms.seen(record.dmSeq);
     clearTimeout(this.helloTimer);
 
     await bus.subscribe(channels.agent(record.id), this.onAgentNotice);
@@ -266,6 +269,11 @@ export class Session implements LiveSession {
     previous?.close(CLOSE.replaced, 'replaced by a newer session of this agent');
     await bus.publish(channels.agent(record.id), { kind: 'session', connectionId: this.connectionId });
     await presence.join(scope.fleetId, this.presenceEntry());
+    // A close during the steps above may have cleaned up before they were done: undo them for good.
+    if (this.closed) {
+      await this.leaveFleet(this.agent);
+      return undefined;
+    }
 
     const resumeAfter = Math.min(record.dmSeq, Math.max(record.ackedSeq, payload.resume?.lastSeq ?? 0));
     this.delivery = new DmDelivery(
@@ -274,6 +282,7 @@ export class Session implements LiveSession {
       messages,
       (message) => this.deliver(message),
       () => this.ws.bufferedAmount,
+      config.limits.sessionBufferBytes / 2,
       (error) => {
         metrics.internalErrors.inc({ where: 'request' });
         log.error({ err: error, agentId: record.id }, 'direct message delivery failed');
@@ -311,7 +320,10 @@ export class Session implements LiveSession {
     const { accounts, rateLimiter, metrics } = this.services;
     try {
       await rateLimiter.authAllowed(this.context.address);
-      return await accounts.authenticate(apiKey);
+      const scope = await accounts.authenticate(apiKey);
+      // A hello costs its key and tenant a request: reconnecting in a loop is not free.
+      await rateLimiter.request(scope);
+      return scope;
     } catch (error) {
       if (!(error instanceof HubError)) throw error;
       if (error.code === 'unauthorized') await rateLimiter.authFailed(this.context.address);
@@ -340,6 +352,7 @@ export class Session implements LiveSession {
 
   private deliver(message: DirectMessage): boolean {
     if (!this.push('dm', message)) return false;
+    this.dms.seen(message.seq);
     this.services.metrics.dmDeliveries.inc();
     return true;
   }
@@ -375,7 +388,7 @@ export class Session implements LiveSession {
     const bytes = Buffer.byteLength(text);
     const held = this.ws.bufferedAmount;
     const { outbound } = this.context;
-    const overSession = held > 0 && held + bytes > this.services.config.limits.sessionBufferBytes;
+    const overSession = held + bytes > this.services.config.limits.sessionBufferBytes;
     if (overSession || !outbound.admits(held, bytes)) {
       this.services.metrics.connectionsRefused.inc({ rule: 'slow_consumer' });
       this.close(CLOSE.slowConsumer, 'too slow: reconnect and resume');
@@ -394,16 +407,19 @@ export class Session implements LiveSession {
     clearTimeout(this.helloTimer);
     this.delivery?.stop();
     this.releaseSessionSlots?.();
-    const agent = this.agent;
-    if (agent === undefined) return;
-    const { bus, presence, log } = this.services;
+    if (this.agent === undefined) return;
+    await this.leaveFleet(this.agent);
+    this.services.log.info({ agentId: this.agent.agentId, conn: this.connectionId }, 'agent disconnected');
+  }
+
+  /** Undoes what hello did in the fleet; each step is a no-op when it has nothing to undo. */
+  private async leaveFleet(agent: AgentIdentity): Promise<void> {
     try {
-      await bus.unsubscribe(channels.agent(agent.agentId), this.onAgentNotice);
+      await this.services.bus.unsubscribe(channels.agent(agent.agentId), this.onAgentNotice);
       await this.registry.remove(this);
-      await presence.leave(agent.fleetId, agent.agentId, agent.name, this.connectionId);
+      await this.services.presence.leave(agent.fleetId, agent.agentId, agent.name, this.connectionId);
     } catch (error) {
-      log.warn({ err: error, agentId: agent.agentId }, 'cleanup after disconnect failed');
+      this.services.log.warn({ err: error, agentId: agent.agentId }, 'cleanup after disconnect failed');
     }
-    log.info({ agentId: agent.agentId, conn: this.connectionId }, 'agent disconnected');
   }
 }

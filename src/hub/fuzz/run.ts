@@ -107,9 +107,14 @@ async function main(): Promise<number> {
     });
     const wsUrl = `ws://127.0.0.1:${ports.port}/ws`;
     const adminUrl = `http://127.0.0.1:${ports.adminPort}`;
-    const tenant = await admin(adminUrl, '/api/admin/tenants', { name: 'fuzz' });
-    const fleet = await admin(adminUrl, `/api/admin/tenants/${tenant.id}/fleets`, { name: 'fuzz' });
-    const { key } = await admin(adminUrl, `/api/admin/tenants/${tenant.id}/fleets/${fleet.id}/api-keys`, {});
+    // The attackers have a tenant and key of their own, as a customer turned hostile would.
+    const provision = async (name: string) => {
+      const tenant = await admin(adminUrl, '/api/admin/tenants', { name });
+      const fleet = await admin(adminUrl, `/api/admin/tenants/${tenant.id}/fleets`, { name });
+      return (await admin(adminUrl, `/api/admin/tenants/${tenant.id}/fleets/${fleet.id}/api-keys`, {})).key;
+    };
+    const key = await provision('steady');
+    const hostileKey = await provision('hostile');
     const rssBefore = rssMiB(hub.pid!);
 
     // Well-behaved pairs: every DM the hub acknowledges must arrive once, in order.
@@ -167,7 +172,7 @@ async function main(): Promise<number> {
         counts.sockets++;
         if (random() < 0.5) {
           const name = `fuzz-${Math.floor(random() * 50)}`;
-          const apiKey = random() < 0.8 ? key : `rf_${'A'.repeat(43)}`;
+          const apiKey = random() < 0.8 ? hostileKey : `rf_${'A'.repeat(43)}`;
           ws.send(JSON.stringify({ type: 'hello', id: 'hello', payload: { apiKey, agent: { name } } }));
         }
         for (let i = 0; i < 20 && ws.readyState === WebSocket.OPEN; i++) {

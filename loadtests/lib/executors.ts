@@ -7,6 +7,7 @@
  * tags.
  */
 import { setMaxListeners } from 'node:events';
+import { sleep } from './bounded.ts';
 import { parseDuration } from './durations.ts';
 import type { Tags } from './metrics.ts';
 import type { Scenario, ScenarioOf } from './options.ts';
@@ -35,20 +36,6 @@ export interface RunContext {
   readonly signal?: AbortSignal;
   /** Told of each iteration that threw, which is also counted in `iteration_errors`. */
   readonly onIterationError?: (error: unknown, ctx: IterationContext) => void;
-}
-
-/** Resolves after `ms`, or as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 // A VU yields between iterations so that an iteration that never waits cannot starve the timers.

@@ -35,10 +35,11 @@ export async function startHubProcess(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const outputClosed = new Promise<void>((resolve) => child.stdout!.once('close', () => resolve()));
   const ports = await new Promise<ListeningPorts>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`hub did not start within ${startTimeoutMs} ms: ${stderr}`)),
-      startTimeoutMs,
-    );
+    const timer = setTimeout(() => {
+      // A hub that never said it listens must not outlive the test that started it.
+      process.kill(-child.pid!, 'SIGKILL');
+      reject(new Error(`hub did not start within ${startTimeoutMs} ms: ${stderr}`));
+    }, startTimeoutMs);
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();

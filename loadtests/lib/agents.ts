@@ -1,0 +1,96 @@
+/*
+ * Agents for load tests: the hub's own client (src/hub/client), with bounded connects, and a count
+ * of the connections open right now for the progress line.
+ */
+import { HubClient } from '../../src/hub/client/client.ts';
+import type { HelloReply } from '../../src/hub/client/types.ts';
+import { withTimeout } from './bounded.ts';
+import type { Target } from './stack.ts';
+
+let open = 0;
+
+/** Connections this process holds open right now. */
+export const openConnections = () => open;
+
+export interface Agent {
+  readonly client: HubClient;
+  readonly hello: HelloReply;
+  /** Milliseconds from creating the client to the hello reply. */
+  readonly connectMs: number;
+  /** True once `close()` was called: a disconnect before that was not ours. */
+  readonly closing: boolean;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  /** @default 10000 */
+  readonly timeoutMs?: number;
+  /** Called when the connection drops without `close()`. */
+  readonly onUnexpectedClose?: (why: { code: number; reason: string }) => void;
+}
+
+/** Connects one agent named `name` (unique per run: a second session of one agent replaces the first). */
+export async function connectAgent(target: Target, name: string, options: ConnectOptions = {}): Promise<Agent> {
+  const client = new HubClient({
+    urls: [target.wsUrl],
+    apiKey: target.apiKey,
+    agent: { name },
+    // A load test counts a failed connect instead of hiding it behind retries.
+    maxReconnectAttempts: 1,
+    requestTimeoutMs: 10_000,
+  });
+  let closing = false;
+  let counted = false;
+  client.on('connected', () => {
+    if (!counted) open++;
+    counted = true;
+  });
+  client.on('disconnected', (why) => {
+    if (counted) open--;
+    counted = false;
+    if (!closing) options.onUnexpectedClose?.(why);
+  });
+  const close = () => {
+    if (closing) return;
+    closing = true;
+    client.close();
+  };
+  const startedAt = performance.now();
+  try {
+    const hello = await withTimeout(client.connect(), options.timeoutMs ?? 10_000, `connecting ${name}`);
+    const connectMs = performance.now() - startedAt;
+    return {
+      client,
+      hello,
+      connectMs,
+      get closing() {
+        return closing;
+      },
+      close,
+    };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+/** Connects `count` agents, `concurrency` at a time. */
+export async function connectMany(
+  target: Target,
+  names: readonly string[],
+  concurrency = 20,
+  options: ConnectOptions = {},
+): Promise<Agent[]> {
+  const agents: Agent[] = new Array<Agent>(names.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < names.length; i = next++) agents[i] = await connectAgent(target, names[i]!, options);
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker));
+  } catch (error) {
+    for (const agent of agents) agent?.close();
+    throw error;
+  }
+  return agents;
+}

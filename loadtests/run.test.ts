@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { THRESHOLDS_FAILED_EXIT_CODE } from './lib/thresholds.ts';
+import { parseCommandLine, runLoadTest } from './run.ts';
+
+describe('npm run loadtest: command line', () => {
+  it('takes a scenario, --env and --profile', () => {
+    assert.deepEqual(parseCommandLine(['dm', '--profile', 'full']), { scenario: 'dm', env: 'local', profile: 'full' });
+  });
+
+  it('names the flag or argument that is wrong', () => {
+    assert.throws(() => parseCommandLine(['dm', '--profile', 'huge']), /--profile must be one of smoke, full/);
+    assert.throws(() => parseCommandLine(['dm', '--env', 'nowhere']), /--env must be one of/);
+    assert.throws(() => parseCommandLine(['nope']), /unknown scenario "nope" \(known: connect, dm, fanout\)/);
+    assert.throws(() => parseCommandLine([]), /give exactly one scenario/);
+    assert.throws(() => parseCommandLine(['dm', '--rate', '5']), /Unknown option '--rate'/);
+  });
+});
+
+describe('npm run loadtest: dm against the local stack', { timeout: 90_000 }, () => {
+  const reportRoot = mkdtempSync(join(tmpdir(), 'rf-loadtest-test-'));
+  after(() => rmSync(reportRoot, { recursive: true, force: true }));
+  const quiet = () => undefined;
+
+  it('passes the smoke profile and writes summary.json', async () => {
+    const result = await runLoadTest({ scenario: 'dm', profile: 'smoke', reportRoot, print: quiet });
+    assert.equal(result.error, undefined);
+    assert.equal(result.exitCode, 0);
+    const summary = JSON.parse(readFileSync(result.summaryPath!, 'utf8'));
+    assert.equal(summary.passed, true);
+    assert.deepEqual(
+      summary.thresholds.map((t: any) => [t.key, t.expression, t.passed]),
+      [
+        ['dm_latency', 'p(95)<100', true],
+        ['dm_seq_gaps', 'count<1', true],
+        ['checks', 'rate>0.99', true],
+      ],
+    );
+    const latency = summary.metrics.dm_latency;
+    assert.ok(latency.total.count >= 700, `${latency.total.count} DMs delivered`);
+    for (const stat of ['count', 'min', 'avg', 'med', 'p90', 'p95', 'p99', 'max']) assert.ok(stat in latency.total);
+    assert.ok(latency.byTags.some((entry: any) => entry.tags.replica === 'loadtest-hub-1'));
+    assert.ok(summary.registry.metrics.some((m: any) => m.name === 'dm_latency' && m.type === 'trend'));
+  });
+
+  it('exits 99 when a threshold fails', async () => {
+    const result = await runLoadTest({
+      scenario: 'dm',
+      profile: 'smoke',
+      reportRoot,
+      print: quiet,
+      options: (defaults) => ({
+        scenarios: { dm: { ...defaults.scenarios.dm!, duration: '2s', rate: 10 } },
+        // No DM crosses two hubs, Postgres and back within a microsecond.
+        thresholds: { ...defaults.thresholds, dm_latency: ['p(95)<0.001'] },
+      }),
+    });
+    assert.equal(result.error, undefined);
+    assert.equal(result.exitCode, THRESHOLDS_FAILED_EXIT_CODE);
+    const failed = result.summary!.thresholds.filter((t) => !t.passed);
+    assert.deepEqual(
+      failed.map((t) => t.key),
+      ['dm_latency'],
+    );
+  });
+});

@@ -11,7 +11,7 @@ import { Session } from './session.ts';
 export const WS_PATH = '/ws';
 
 /**
- * Frames up to twice the protocol limit are read and answered with a `frame_too_large` error that
+ * Frames up to twice the protocol limit are read and answered with a `frame_size` limit error that
  * names the rule; anything larger is cut off by the socket layer (close code 1009) before it is buffered.
  */
 const HARD_FRAME_CAP_BYTES = 2 * LIMITS.frameBytes;

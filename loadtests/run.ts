@@ -22,12 +22,14 @@ import { abortingFailures, evaluateThresholds, THRESHOLDS_FAILED_EXIT_CODE } fro
 import * as connect from './scenarios/connect.ts';
 import * as dm from './scenarios/dm.ts';
 import * as fanout from './scenarios/fanout.ts';
+import * as offline from './scenarios/offline.ts';
 
 // Each module is checked against the interface here, with its own data type.
 const SCENARIOS = {
   connect: connect satisfies LoadTestModule<Awaited<ReturnType<typeof connect.setup>>>,
   dm: dm satisfies LoadTestModule<Awaited<ReturnType<typeof dm.setup>>>,
   fanout: fanout satisfies LoadTestModule<Awaited<ReturnType<typeof fanout.setup>>>,
+  offline: offline satisfies LoadTestModule<Awaited<ReturnType<typeof offline.setup>>>,
 } as Record<string, LoadTestModule>;
 
 export const scenarioNames = Object.keys(SCENARIOS);

@@ -27,6 +27,13 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** Called when the connection drops without `close()`. */
   readonly onUnexpectedClose?: (why: { code: number; reason: string }) => void;
+  /** The highest DM seq already processed: the hub resumes after it. @default 0 */
+  readonly lastSeq?: number;
+  /**
+   * Called with the client before it connects, to add listeners: DMs the hub resumes with can
+   * arrive in the same chunk as the hello reply, before `connectAgent` resolves.
+   */
+  readonly beforeConnect?: (client: HubClient) => void;
 }
 
 /** Connects one agent named `name` (unique per run: a second session of one agent replaces the first). */
@@ -35,6 +42,7 @@ export async function connectAgent(target: Target, name: string, options: Connec
     urls: [target.wsUrl],
     apiKey: target.apiKey,
     agent: { name },
+    ...(options.lastSeq === undefined ? {} : { lastSeq: options.lastSeq }),
     // A load test counts a failed connect instead of hiding it behind retries.
     maxReconnectAttempts: 1,
     requestTimeoutMs: 10_000,
@@ -55,6 +63,7 @@ export async function connectAgent(target: Target, name: string, options: Connec
     closing = true;
     client.close();
   };
+  options.beforeConnect?.(client);
   const startedAt = performance.now();
   try {
     const hello = await withTimeout(client.connect(), options.timeoutMs ?? 10_000, `connecting ${name}`);

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { provisionTenant } from '../../../runbooks/lib/hub-process.ts';
 import { startPostgres, startRedis } from '../../../scripts/lib/local-services.ts';
 import { HubClient } from '../client/client.ts';
 import { listeningPorts, type ListeningPorts } from '../listening.ts';
@@ -65,16 +66,6 @@ function rawRequest(port: number, request: string, reset: boolean): Promise<void
   });
 }
 
-async function admin(base: string, path: string, body: object): Promise<{ id: string; key: string }> {
-  const response = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (response.status !== 201) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as { id: string; key: string };
-}
-
 async function main(): Promise<number> {
   console.log(
     `hub fuzz: ${SECONDS} s, seed ${SEED}, ${CONNECTIONS} hostile connections, RSS bound ${RSS_BOUND_MIB} MiB`,
@@ -108,13 +99,8 @@ async function main(): Promise<number> {
     const wsUrl = `ws://127.0.0.1:${ports.port}/ws`;
     const adminUrl = `http://127.0.0.1:${ports.adminPort}`;
     // The attackers have a tenant and key of their own, as a customer turned hostile would.
-    const provision = async (name: string) => {
-      const tenant = await admin(adminUrl, '/api/admin/tenants', { name });
-      const fleet = await admin(adminUrl, `/api/admin/tenants/${tenant.id}/fleets`, { name });
-      return (await admin(adminUrl, `/api/admin/tenants/${tenant.id}/fleets/${fleet.id}/api-keys`, {})).key;
-    };
-    const key = await provision('steady');
-    const hostileKey = await provision('hostile');
+    const key = (await provisionTenant(adminUrl, ADMIN_TOKEN, 'steady')).apiKey;
+    const hostileKey = (await provisionTenant(adminUrl, ADMIN_TOKEN, 'hostile')).apiKey;
     const rssBefore = rssMiB(hub.pid!);
 
     // Well-behaved pairs: every DM the hub acknowledges must arrive once, in order.

@@ -4,16 +4,14 @@
  * (send to receipt, client clocks in this process). Prints the figures and writes them to
  * reports/hub-bench.json. Not a load test: k6 scenarios do that against real environments.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres, startRedis } from '../../scripts/lib/local-services.ts';
 import { HubClient } from './client/client.ts';
 import { limitsLifted } from './config.ts';
-import { listeningPorts, type ListeningPorts } from './listening.ts';
+import { spawnHub } from './listening.ts';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 1000);
 const DMS = Number(process.env.BENCH_DMS ?? 2000);
@@ -52,32 +50,16 @@ async function admin(base: string, path: string, body: object): Promise<{ id: st
 async function main(): Promise<void> {
   console.log(`starting Postgres, Redis and a hub (server mode) on 127.0.0.1 ...`);
   const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
-  const hub = spawn(process.execPath, ['--import', 'tsx', 'src/hub/main.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      DATABASE_URL: postgres.url,
-      REDIS_URL: redis.url,
-      HUB_PORT: '0',
-      HUB_ADMIN_TOKEN: ADMIN_TOKEN,
-      HUB_ADMIN_PORT: '0',
-      ...limitsLifted(),
-      HUB_DB_POOL_SIZE: '20',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const { child: hub, listening } = spawnHub({
+    DATABASE_URL: postgres.url,
+    REDIS_URL: redis.url,
+    HUB_ADMIN_TOKEN: ADMIN_TOKEN,
+    ...limitsLifted(),
+    HUB_DB_POOL_SIZE: '20',
   });
   const clients: HubClient[] = [];
   try {
-    const { port, adminPort } = await new Promise<ListeningPorts>((resolvePorts, reject) => {
-      const timer = setTimeout(() => reject(new Error('hub did not start within 60 s')), 60_000);
-      createInterface({ input: hub.stdout! }).on('line', (line) => {
-        const ports = listeningPorts(line);
-        if (ports === undefined) return;
-        clearTimeout(timer);
-        resolvePorts(ports);
-      });
-    });
+    const { port, adminPort } = await listening;
     const base = `http://127.0.0.1:${adminPort}`;
     const url = `ws://127.0.0.1:${port}/ws`;
     const tenant = await admin(base, '/api/admin/tenants', { name: 'bench' });

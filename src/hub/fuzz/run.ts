@@ -8,17 +8,15 @@
  *
  *   FUZZ_SECONDS (default 180), FUZZ_SEED (1), FUZZ_CONNECTIONS (6), FUZZ_RSS_BOUND_MIB (300)
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { provisionTenant } from '../../../runbooks/lib/hub-process.ts';
 import { startPostgres, startRedis } from '../../../scripts/lib/local-services.ts';
 import { HubClient } from '../client/client.ts';
-import { listeningPorts, type ListeningPorts } from '../listening.ts';
+import { spawnHub } from '../listening.ts';
 import { hostileFrames } from './frames.ts';
 import { prng } from './prng.ts';
 
@@ -71,31 +69,14 @@ async function main(): Promise<number> {
     `hub fuzz: ${SECONDS} s, seed ${SEED}, ${CONNECTIONS} hostile connections, RSS bound ${RSS_BOUND_MIB} MiB`,
   );
   const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
-  const hub = spawn(process.execPath, ['--import', 'tsx', 'src/hub/main.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      DATABASE_URL: postgres.url,
-      REDIS_URL: redis.url,
-      HUB_PORT: '0',
-      HUB_ADMIN_PORT: '0',
-      HUB_ADMIN_TOKEN: ADMIN_TOKEN,
-      // `info` carries the listening line; the rest of the log is not shown.
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const { child: hub, listening } = spawnHub({
+    DATABASE_URL: postgres.url,
+    REDIS_URL: redis.url,
+    HUB_ADMIN_TOKEN: ADMIN_TOKEN,
   });
   const clients: HubClient[] = [];
   try {
-    const ports = await new Promise<ListeningPorts>((found, reject) => {
-      const timer = setTimeout(() => reject(new Error('the hub did not start within 60 s')), 60_000);
-      createInterface({ input: hub.stdout! }).on('line', (line) => {
-        const listening = listeningPorts(line);
-        if (listening === undefined) return;
-        clearTimeout(timer);
-        found(listening);
-      });
-    });
+    const ports = await listening;
     const wsUrl = `ws://127.0.0.1:${ports.port}/ws`;
     const adminUrl = `http://127.0.0.1:${ports.adminPort}`;
     // The attackers have a tenant and key of their own, as a customer turned hostile would.

@@ -5,6 +5,7 @@
 import { HubClient } from '../../src/hub/client/client.ts';
 import type { HelloReply } from '../../src/hub/client/types.ts';
 import { withTimeout } from './bounded.ts';
+import { sourceAddresses } from './source-addresses.ts';
 import type { Target } from './stack.ts';
 
 let open = 0;
@@ -34,6 +35,10 @@ export interface ConnectOptions {
    * arrive in the same chunk as the hello reply, before `connectAgent` resolves.
    */
   readonly beforeConnect?: (client: HubClient) => void;
+  /** What the agent can do: tasks are routed to agents with every capability they require. */
+  readonly capabilities?: readonly string[];
+  /** The local address to connect from. @default the kernel's choice */
+  readonly localAddress?: string;
 }
 
 /** Connects one agent named `name` (unique per run: a second session of one agent replaces the first). */
@@ -41,8 +46,9 @@ export async function connectAgent(target: Target, name: string, options: Connec
   const client = new HubClient({
     urls: [target.wsUrl],
     apiKey: target.apiKey,
-    agent: { name },
+    agent: { name, ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }) },
     ...(options.lastSeq === undefined ? {} : { lastSeq: options.lastSeq }),
+    ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
     // A load test counts a failed connect instead of hiding it behind retries.
     maxReconnectAttempts: 1,
     requestTimeoutMs: 10_000,
@@ -83,7 +89,10 @@ export async function connectAgent(target: Target, name: string, options: Connec
   }
 }
 
-/** Connects `count` agents, `concurrency` at a time. */
+/**
+ * Connects one agent per name, `concurrency` at a time, from source addresses taken round robin
+ * (see source-addresses.ts) unless `options.localAddress` names one.
+ */
 export async function connectMany(
   target: Target,
   names: readonly string[],
@@ -91,9 +100,12 @@ export async function connectMany(
   options: ConnectOptions = {},
 ): Promise<Agent[]> {
   const agents: Agent[] = new Array<Agent>(names.length);
+  const addresses = options.localAddress === undefined ? sourceAddresses(target.wsUrl, names.length) : [];
+  const optionsFor = (i: number): ConnectOptions =>
+    addresses.length === 0 ? options : { ...options, localAddress: addresses[i % addresses.length]! };
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < names.length; i = next++) agents[i] = await connectAgent(target, names[i]!, options);
+    for (let i = next++; i < names.length; i = next++) agents[i] = await connectAgent(target, names[i]!, optionsFor(i));
   };
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker));

@@ -25,6 +25,12 @@ export interface Target {
   readonly apiKey: string;
   /** The hub replicas behind the load balancer. */
   readonly replicas: readonly string[];
+  /** The load balancer's public HTTP address (`http://127.0.0.1:<port>`): /api/health, /api/ready. */
+  readonly httpUrl: string;
+  /** Each hub's operations listener (admin API, /metrics), in the order of `replicas`. */
+  readonly adminUrls: readonly string[];
+  /** The admin API's bearer token; a secret, never printed. */
+  readonly adminToken: string;
 }
 
 export interface LocalStack extends Target {
@@ -95,7 +101,15 @@ export async function startLocalStack(log: (line: string) => void = () => undefi
       'provisioning a tenant',
     );
     log(`stack: ${HUBS} hubs behind HAProxy at ${lb.wsUrl}`);
-    return { wsUrl: lb.wsUrl, apiKey: tenancy.apiKey, replicas: hubs.map((hub) => hub.name), stop };
+    return {
+      wsUrl: lb.wsUrl,
+      apiKey: tenancy.apiKey,
+      replicas: hubs.map((hub) => hub.name),
+      httpUrl: `http://127.0.0.1:${lb.port}`,
+      adminUrls: hubs.map((hub) => hub.adminUrl),
+      adminToken,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -22,6 +22,11 @@ export interface HubClientOptions {
   readonly ackDelayMs?: number;
   /** Consecutive failed connection attempts before giving up. @default 1000 */
   readonly maxReconnectAttempts?: number;
+  /**
+   * The local address to connect from, e.g. `127.0.0.2`: a load generator spreads its connections
+   * over several so it does not run out of ephemeral ports. @default the kernel's choice
+   */
+  readonly localAddress?: string;
 }
 
 /** Error replies from the hub, and `disconnected` / `timeout` / `closed` raised by the client itself. */
@@ -202,7 +207,11 @@ export class HubClient extends EventEmitter<HubClientEvents> {
 
   private open(url: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { handshakeTimeout: 5_000, maxPayload: 64 * 1024 * 1024 });
+      const socket = new WebSocket(url, {
+        handshakeTimeout: 5_000,
+        maxPayload: 64 * 1024 * 1024,
+        ...(this.options.localAddress === undefined ? {} : { localAddress: this.options.localAddress }),
+      });
       let helloDone = false;
       socket.on('message', (data) => this.onFrame(data.toString()));
       socket.once('error', (error) => {

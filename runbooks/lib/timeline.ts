@@ -4,24 +4,14 @@
  * drill sees where it is.
  */
 import { spinner } from 'zx';
+import type { TimelineMark, TimelinePhase } from '../../scripts/lib/report/timeline-chart.ts';
 
-export interface PhaseRecord {
+/** A phase as the report's timeline draws it, with the name code looks it up by. */
+export interface PhaseRecord extends TimelinePhase {
   readonly name: string;
-  readonly label: string;
-  /** Epoch milliseconds. */
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly seconds: number;
-  /** Phases inside the recovery window add up to the RTO. */
-  readonly recovery: boolean;
-  readonly detail?: string;
 }
 
-export interface MarkRecord {
-  readonly name: string;
-  readonly label: string;
-  readonly atMs: number;
-}
+export type MarkRecord = TimelineMark;
 
 export type Printer = (line: string) => void;
 

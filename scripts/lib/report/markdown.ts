@@ -3,7 +3,7 @@ import { cellText, statusText, type Block, type ReportDocument, type Table } fro
 
 const mdCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function markdownTable(table: Omit<Table, 'title'>): string[] {
+function markdownTable(table: Omit<Table, 'title'>): string[] {
   const align = table.columns.map((_, i) => (table.numeric?.includes(i) ? '---:' : '---'));
   return [
     `| ${table.columns.map(mdCell).join(' | ')} |`,

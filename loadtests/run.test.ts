@@ -14,7 +14,10 @@ describe('npm run loadtest: command line', () => {
   it('names the flag or argument that is wrong', () => {
     assert.throws(() => parseCommandLine(['dm', '--profile', 'huge']), /--profile must be one of smoke, full/);
     assert.throws(() => parseCommandLine(['dm', '--env', 'nowhere']), /--env must be one of/);
-    assert.throws(() => parseCommandLine(['nope']), /unknown scenario "nope" \(known: connect, dm, fanout, offline\)/);
+    assert.throws(
+      () => parseCommandLine(['nope']),
+      /unknown scenario "nope" \(known: api, connect, dm, fanout, offline, soak, tasks\)/,
+    );
     assert.throws(() => parseCommandLine([]), /give exactly one scenario/);
     assert.throws(() => parseCommandLine(['dm', '--rate', '5']), /Unknown option '--rate'/);
   });

@@ -19,17 +19,23 @@ import { PROFILES, type LoadTestModule, type Profile } from './lib/scenario.ts';
 import { startLocalStack, type Target } from './lib/stack.ts';
 import { summarize, thresholdTable, type Summary } from './lib/summary.ts';
 import { abortingFailures, evaluateThresholds, THRESHOLDS_FAILED_EXIT_CODE } from './lib/thresholds.ts';
+import * as api from './scenarios/api.ts';
 import * as connect from './scenarios/connect.ts';
 import * as dm from './scenarios/dm.ts';
 import * as fanout from './scenarios/fanout.ts';
 import * as offline from './scenarios/offline.ts';
+import * as soak from './scenarios/soak.ts';
+import * as tasks from './scenarios/tasks.ts';
 
 // Each module is checked against the interface here, with its own data type.
 const SCENARIOS = {
+  api: api satisfies LoadTestModule<Awaited<ReturnType<typeof api.setup>>>,
   connect: connect satisfies LoadTestModule<Awaited<ReturnType<typeof connect.setup>>>,
   dm: dm satisfies LoadTestModule<Awaited<ReturnType<typeof dm.setup>>>,
   fanout: fanout satisfies LoadTestModule<Awaited<ReturnType<typeof fanout.setup>>>,
   offline: offline satisfies LoadTestModule<Awaited<ReturnType<typeof offline.setup>>>,
+  soak: soak satisfies LoadTestModule<Awaited<ReturnType<typeof soak.setup>>>,
+  tasks: tasks satisfies LoadTestModule<Awaited<ReturnType<typeof tasks.setup>>>,
 } as Record<string, LoadTestModule>;
 
 export const scenarioNames = Object.keys(SCENARIOS);

@@ -53,19 +53,26 @@ describe('timeline chart', () => {
   const long =
     'fetch the newest base backup from the object store and replay every archived WAL segment up to the recovery target';
 
-  it('keeps long step labels inside the picture, cut with an ellipsis and whole on hover', () => {
+  it('keeps long step labels inside the picture: two lines, then an ellipsis and the whole label on hover', () => {
+    const twoLines = 'stop sending, wait for every acknowledged DM to arrive at its recipient';
     const svg = timelineSvg({
       startMs: 0,
-      phases: [phase('start Postgres and Redis', 0, 3), phase(long, 3, 40, 'failed')],
+      phases: [phase('start Postgres and Redis', 0, 3), phase(twoLines, 3, 10), phase(long, 10, 40, 'failed')],
       marks: [{ name: 'disaster', label: 'the primary is gone', atMs: 39_500 }],
     });
     assertTextInside(svg);
     const texts = textExtents(svg).map((t) => t.text);
     assert.ok(texts.includes('start Postgres and Redis'), 'short labels are shown whole');
-    const cut = texts.find((t) => t.startsWith('fetch the newest'));
-    assert.ok(cut?.endsWith('…') && cut.length < long.length, `the long label is cut: ${cut}`);
+    const wrapped = texts.filter((t) => twoLines.includes(t) && t.length > 10);
+    assert.equal(wrapped.join(' '), twoLines, `wrapped whole onto two lines: ${JSON.stringify(wrapped)}`);
+    const cut = texts.filter((t) => t.startsWith('fetch the newest') || t.endsWith('…'));
+    assert.equal(cut.length, 2, `the longest label takes two lines: ${JSON.stringify(cut)}`);
+    assert.ok(long.startsWith(cut.join(' ').slice(0, -1)), 'and is cut at the end');
     assert.ok(svg.includes(`<title>${long}</title>`), 'the whole label is the hover text');
-    assert.ok(texts.includes('37.0 s'), 'the last bar still shows its duration');
+    assert.ok(!svg.includes(`<title>${twoLines}</title>`), 'a label shown whole needs no hover text');
+    assert.ok(texts.includes('30.0 s'), 'the last bar still shows its duration');
+    const bars = [...svg.matchAll(/<rect x="[\d.]+" y="([\d.]+)"/g)].map((m) => Number(m[1]));
+    assert.ok(bars[1]! - bars[0]! < bars[2]! - bars[1]!, `a two-line row is taller: bars at ${bars.join(', ')}`);
   });
 
   it('sizes the label column to the longest label', () => {

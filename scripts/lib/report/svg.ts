@@ -14,6 +14,23 @@ export function fitText(text: string, width: number, fontSize: number): string {
   return `${text.slice(0, chars).trimEnd()}…`;
 }
 
+/**
+ * `text` in at most `maxLines` lines of `width`, broken between words; what does not fit in the
+ * last line is cut with an ellipsis.
+ */
+export function wrapText(text: string, width: number, fontSize: number, maxLines: number): string[] {
+  const lines: string[] = [];
+  let rest = text.trim();
+  while (lines.length < maxLines - 1 && textWidth(rest, fontSize) > width) {
+    const fits = Math.floor(width / (fontSize * 0.6));
+    const cut = rest.lastIndexOf(' ', fits);
+    if (cut <= 0) break;
+    lines.push(rest.slice(0, cut));
+    rest = rest.slice(cut + 1).trimStart();
+  }
+  return [...lines, fitText(rest, width, fontSize)];
+}
+
 export interface TextOptions {
   readonly size: number;
   readonly anchor?: 'start' | 'middle' | 'end';
@@ -21,6 +38,8 @@ export interface TextOptions {
   readonly weight?: 'bold';
   /** When set, longer text is cut with an ellipsis and the whole of it shown on hover. */
   readonly maxWidth?: number;
+  /** Shown on hover. @default the whole text when it was cut */
+  readonly title?: string;
 }
 
 export function svgText(x: number, y: number, text: string, options: TextOptions): string {
@@ -33,7 +52,8 @@ export function svgText(x: number, y: number, text: string, options: TextOptions
     ...(options.fill ? [`fill="${options.fill}"`] : []),
     ...(options.weight ? [`font-weight="${options.weight}"`] : []),
   ];
-  const title = shown === text ? '' : `<title>${escapeHtml(text)}</title>`;
+  const hover = options.title ?? (shown === text ? undefined : text);
+  const title = hover === undefined ? '' : `<title>${escapeHtml(hover)}</title>`;
   return `<text ${attributes.join(' ')}>${title}${escapeHtml(shown)}</text>`;
 }
 

@@ -1,10 +1,11 @@
 /*
  * A Gantt-style chart of a drill: one bar per phase on a shared seconds axis, marks as dashed
  * vertical lines. The label column is as wide as the longest label needs, up to 40% of the chart;
- * a label longer still is cut with an ellipsis and shows in full on hover.
+ * a label longer still takes two lines, and beyond those is cut with an ellipsis and shows in
+ * full on hover.
  */
 import { escapeHtml } from './html.ts';
-import { formatSeconds, round, svgDocument, svgText, textWidth, timeStep, ticks } from './svg.ts';
+import { formatSeconds, round, svgDocument, svgText, textWidth, timeStep, ticks, wrapText } from './svg.ts';
 
 export interface TimelinePhase {
   readonly label: string;
@@ -32,6 +33,8 @@ export interface TimelineChart {
 
 const WIDTH = 960;
 const ROW = 24;
+// A label's second line makes its row this much taller.
+const LINE = 14;
 const TOP = 30;
 const LABEL_SIZE = 12;
 const SMALL = 11;
@@ -48,7 +51,11 @@ export function timelineSvg(timeline: TimelineChart): string {
   const endMs = Math.max(startMs + 1000, ...phases.map((p) => p.endMs), ...marks.map((m) => m.atMs));
   const span = (endMs - startMs) / 1000;
   const x = (ms: number) => labelWidth + ((ms - startMs) / 1000 / span) * (plotRight - labelWidth);
-  const height = TOP + phases.length * ROW + 30;
+  const labels = phases.map((p) => wrapText(p.label, labelWidth - 2 * GAP, LABEL_SIZE, 2));
+  const rowTops = labels.map(
+    (_, i) => TOP + i * ROW + labels.slice(0, i).reduce((sum, l) => sum + (l.length - 1) * LINE, 0),
+  );
+  const height = TOP + labels.reduce((sum, l) => sum + ROW + (l.length - 1) * LINE, 0) + 30;
   const parts: string[] = [];
   for (const t of ticks(span, timeStep(span))) {
     const px = round(x(startMs + t * 1000));
@@ -56,15 +63,20 @@ export function timelineSvg(timeline: TimelineChart): string {
     parts.push(svgText(px, height - 8, formatSeconds(t), { size: SMALL, anchor: 'middle', fill: '#555' }));
   }
   phases.forEach((p, i) => {
-    const y = TOP + i * ROW;
+    const lines = labels[i]!;
+    // The bar sits in the middle of its row, beside the middle of its label.
+    const y = rowTops[i]! + ((lines.length - 1) * LINE) / 2;
     const color = p.detail === 'failed' ? '#c0392b' : p.recovery ? '#2e86c1' : '#95a5a6';
     const left = x(p.startMs);
     const w = Math.max(2, x(p.endMs) - left);
+    const cut = lines.join(' ') !== p.label;
+    lines.forEach((line, j) => {
+      const baseline = y + 15 + (j - (lines.length - 1) / 2) * LINE;
+      const options = { size: LABEL_SIZE, anchor: 'end', ...(cut ? { title: p.label } : {}) } as const;
+      parts.push(svgText(labelWidth - GAP, baseline, line, options));
+    });
     parts.push(
-      svgText(labelWidth - GAP, y + 15, p.label, { size: LABEL_SIZE, anchor: 'end', maxWidth: labelWidth - 2 * GAP }),
-    );
-    parts.push(
-      `<rect x="${round(left)}" y="${y + 3}" width="${round(w)}" height="${ROW - 8}" rx="3" fill="${color}"><title>${escapeHtml(`${p.label}: ${p.seconds.toFixed(2)} s`)}</title></rect>`,
+      `<rect x="${round(left)}" y="${round(y + 3)}" width="${round(w)}" height="${ROW - 8}" rx="3" fill="${color}"><title>${escapeHtml(`${p.label}: ${p.seconds.toFixed(2)} s`)}</title></rect>`,
     );
     parts.push(svgText(left + w + 4, y + 15, duration(p.seconds), { size: SMALL, fill: '#333' }));
   });

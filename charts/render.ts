@@ -5,6 +5,7 @@ import { PlatformOperators } from '../constructs/k8s/platform.ts';
 import type { HetznerEnvironment } from '../environments/index.ts';
 import { renderCluster } from './apps.ts';
 import { clusterTargets, type ClusterTarget } from './clusters.ts';
+import { LOADTEST_APP, loadtestChart } from './loadtest.ts';
 import { checkK8sPolicy } from './policy/k8s-policy.ts';
 
 /** A Kubernetes object as synthesized: plain JSON. */
@@ -61,9 +62,11 @@ function renderTarget(t: ClusterTarget): RenderedApp[] {
       ignoreDifferences: a.ignoreDifferences ?? [],
     });
   }
+  // Beside the apps, but without an Application: nothing syncs it, an operator applies it.
+  const loadtest = loadtestChart(new App(), t);
   return [
     { env: t.env.name, cluster: t.gitopsPath, dir: t.gitopsPath, app: APP_OF_APPS, objects: manifestsOf(gitops) },
-    ...apps.map((a) => ({
+    ...[...apps, { app: LOADTEST_APP, chart: loadtest }].map((a) => ({
       env: t.env.name,
       cluster: t.gitopsPath,
       dir: `${t.gitopsPath}/${a.app}`,

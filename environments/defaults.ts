@@ -106,3 +106,14 @@ export const SERVER_DEFAULTS = {
   2: { controlPlane: { type: 'cpx22', count: 3 }, worker: { type: 'cpx42', count: 3 } },
   3: { controlPlane: { type: 'cpx22', count: 3 }, worker: { type: 'cpx42', count: 3 } },
 } as const satisfies Record<Tier, object>;
+
+/**
+ * Load tests of environments on Hetzner: the distributed Job runs four runner pods (one handles
+ * ~10k connections, the tier 2-3 SLO) through the fan-out scenario at its full profile.
+ */
+export const LOADTEST_DEFAULTS = {
+  parallelism: 4,
+  scenario: 'fanout',
+  profile: 'full',
+  confirm: false,
+} as const;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { SERVER_DEFAULTS, TIER_DEFAULTS } from './defaults.ts';
+import { LOADTEST_DEFAULTS, SERVER_DEFAULTS, TIER_DEFAULTS } from './defaults.ts';
 import { environmentSchema, type Environment, type Tier } from './schema.ts';
 
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
@@ -49,7 +49,9 @@ export function resolveEnvironment(source: string, file: unknown): Environment {
   const { tier, platform } = isPlainObject(file) ? file : {};
   const known = typeof tier === 'number' && tier in TIER_DEFAULTS;
   const defaults = known ? { ...TIER_DEFAULTS[tier as Tier] } : {};
-  if (known && platform === 'hetzner') Object.assign(defaults, { servers: SERVER_DEFAULTS[tier as Tier] });
+  if (known && platform === 'hetzner') {
+    Object.assign(defaults, { servers: SERVER_DEFAULTS[tier as Tier], loadtest: LOADTEST_DEFAULTS });
+  }
   const merged = deepMerge(defaults, file);
   const result = environmentSchema.safeParse(merged, { reportInput: true });
   if (!result.success) throw new EnvironmentError(source, result.error.issues.map(describe));

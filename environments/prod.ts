@@ -23,6 +23,8 @@ export default {
   },
   backup: { bucket: 'ringforge-prod-backups', retentionDays: 35 },
   slo: { concurrentAgents: 50000 },
+  // Real agents share production: a load test of it must be confirmed with --yes.
+  loadtest: { confirm: true },
   state: { bucket: 'ringforge-tfstate', endpoint: 'https://fsn1.your-objectstorage.com', region: 'fsn1' },
   gitops: { repoUrl: 'https://git.example.com/platform/ringforge-deploy.git', revision: 'release' },
 } satisfies EnvironmentFile;

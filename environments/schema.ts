@@ -123,6 +123,17 @@ export const sloSchema = z.strictObject({
   maxErrorRate: ratio,
 });
 
+/** How `npm run loadtest` and its distributed Job load a deployed environment. */
+export const loadtestSchema = z.strictObject({
+  /** Runner pods of the Job (an Indexed Job: each pod takes 1/parallelism of the work). */
+  parallelism: z.int('must be an integer').min(1, 'must be >= 1').max(50, 'must be <= 50'),
+  /** The scenario the Job runs (`npm run loadtest -- --help` lists them). */
+  scenario: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a scenario name such as fanout'),
+  profile: z.enum(['smoke', 'full'], { error: "must be 'smoke' or 'full'" }),
+  /** Loading this environment needs `--yes` (production: real agents share it). */
+  confirm: z.boolean(),
+});
+
 /** Objectives restore and failover drills must meet. */
 export const drillSchema = z.strictObject({
   rpoSeconds: seconds,
@@ -222,6 +233,7 @@ export const hetznerEnvironmentSchema = z
       repoUrl: z.url('must be a git URL'),
       revision: z.string().min(1, 'must not be empty'),
     }),
+    loadtest: loadtestSchema,
   })
   .superRefine((env, ctx) => {
     if (!env.dns.hubHostname.endsWith(`.${env.dns.zone}`)) {

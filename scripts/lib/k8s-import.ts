@@ -27,6 +27,7 @@ const MODEL_KINDS: Record<string, Record<string, readonly string[]>> = {
     v1: ['ConfigMap', 'Namespace', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceAccount'],
     'apps/v1': ['Deployment', 'StatefulSet'],
     'autoscaling/v2': ['HorizontalPodAutoscaler'],
+    'batch/v1': ['Job'],
     'networking.k8s.io/v1': ['Ingress', 'NetworkPolicy'],
     'policy/v1': ['PodDisruptionBudget'],
     'rbac.authorization.k8s.io/v1': ['Role', 'RoleBinding'],

@@ -1,11 +1,14 @@
 /*
  * Hub processes for drills: `src/hub/main.ts` in server mode, as `npm run hub` runs it, plus the
- * admin API calls that give the drill's agents a tenant, a fleet and an API key.
+ * admin API calls (admin-api.ts) that give the drill's agents a tenant, a fleet and an API key.
  */
 import { randomBytes } from 'node:crypto';
 import { $, expBackoff, retry, type ProcessPromise } from 'zx';
 import { repoRoot } from '../../scripts/lib/tools.ts';
 import { listeningPorts, type ListeningPorts } from '../../src/hub/listening.ts';
+
+// Kept importable from here, where drills and benches look for it.
+export { provisionTenant, type Tenancy } from './admin-api.ts';
 
 export interface HubProcess {
   readonly name: string;
@@ -106,30 +109,4 @@ export async function waitReady(httpUrl: string, attempts = 60): Promise<void> {
     const response = await fetch(`${httpUrl}/api/ready`);
     if (response.status !== 200) throw new Error(`${httpUrl}/api/ready answered ${response.status}`);
   });
-}
-
-export interface Tenancy {
-  readonly tenantId: string;
-  readonly fleetId: string;
-  /** An API key of the fleet; a secret, never printed. */
-  readonly apiKey: string;
-}
-
-/** Creates a tenant with one fleet and an API key through the admin API. */
-export async function provisionTenant(adminUrl: string, adminToken: string, name: string): Promise<Tenancy> {
-  const post = async <T>(path: string, body: unknown): Promise<T> => {
-    const response = await fetch(`${adminUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-      body: JSON.stringify(body),
-    });
-    if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
-    return (await response.json()) as T;
-  };
-  const tenant = await post<{ id: string }>('/api/admin/tenants', { name });
-  const fleet = await post<{ id: string }>(`/api/admin/tenants/${tenant.id}/fleets`, { name: 'drill' });
-  const key = await post<{ key: string }>(`/api/admin/tenants/${tenant.id}/fleets/${fleet.id}/api-keys`, {
-    label: 'drill',
-  });
-  return { tenantId: tenant.id, fleetId: fleet.id, apiKey: key.key };
 }

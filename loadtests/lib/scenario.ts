@@ -7,6 +7,7 @@ import type { Environment } from '../../environments/index.ts';
 import type { IterationContext } from './executors.ts';
 import type { OptionsInput } from './options.ts';
 import type { Registry } from './registry.ts';
+import type { Slice } from './slices.ts';
 import type { Target } from './stack.ts';
 
 export type Slo = Environment['slo'];
@@ -19,6 +20,10 @@ export interface SetupContext {
   readonly profile: Profile;
   readonly registry: Registry;
   readonly signal: AbortSignal;
+  /** This runner's part of a distributed run: setup connects its share of the agents (`agentShare`). */
+  readonly slice: Slice;
+  /** Unique to this run and slice: agent names carry it (`agentName`), so slices never share an agent. */
+  readonly runId: string;
 }
 
 export type IterationFunction<D> = (ctx: IterationContext, data: D) => Promise<void>;

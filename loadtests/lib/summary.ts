@@ -4,6 +4,7 @@
  */
 import type { AnyMetric, Tags } from './metrics.ts';
 import type { Registry, RegistrySnapshot } from './registry.ts';
+import type { Slice } from './slices.ts';
 import type { ThresholdsVerdict } from './thresholds.ts';
 
 type Stats = Record<string, number | undefined>;
@@ -20,6 +21,10 @@ export interface Summary {
   readonly profile: string;
   readonly startedAt: string;
   readonly finishedAt: string;
+  /** The runner's part of a distributed run; absent from a whole run and from a merge. */
+  readonly slice?: Slice;
+  /** The run directories a merged summary was made of. */
+  readonly mergedFrom?: readonly string[];
   readonly passed: boolean;
   readonly thresholds: readonly {
     readonly metric: string;
@@ -66,7 +71,7 @@ function stats(metric: AnyMetric, tags: Tags = {}): Stats {
 export function summarize(
   registry: Registry,
   verdict: ThresholdsVerdict,
-  run: Pick<Summary, 'scenario' | 'environment' | 'profile' | 'startedAt' | 'finishedAt'>,
+  run: Pick<Summary, 'scenario' | 'environment' | 'profile' | 'startedAt' | 'finishedAt' | 'slice' | 'mergedFrom'>,
 ): Summary {
   const metrics: Record<string, MetricSummary> = {};
   for (const metric of registry.metrics) {

@@ -8,6 +8,7 @@ import { connectAgent } from '../lib/agents.ts';
 import { sleep } from '../lib/bounded.ts';
 import type { Profile, SetupContext, Slo } from '../lib/scenario.ts';
 import type { Registry } from '../lib/registry.ts';
+import { agentName } from '../lib/slices.ts';
 import type { Target } from '../lib/stack.ts';
 
 export function options(slo: Slo, profile: Profile) {
@@ -46,10 +47,10 @@ interface Data {
   readonly runId: string;
 }
 
-export async function setup({ target, registry, profile }: SetupContext): Promise<Data> {
+export async function setup({ target, registry, profile, runId }: SetupContext): Promise<Data> {
   // Created up front so a run without a single drop still reports unexpected_closes: 0.
   registry.counter('unexpected_closes').add(0);
-  return { target, registry, holdMs: HOLD_MS[profile], runId: Date.now().toString(36) };
+  return { target, registry, holdMs: HOLD_MS[profile], runId };
 }
 
 export async function connectHoldClose(ctx: IterationContext, data: Data): Promise<void> {
@@ -57,7 +58,7 @@ export async function connectHoldClose(ctx: IterationContext, data: Data): Promi
   const unexpected = registry.counter('unexpected_closes');
   let agent;
   try {
-    agent = await connectAgent(data.target, `lt-connect-${data.runId}-${ctx.vu}-${ctx.iteration}`, {
+    agent = await connectAgent(data.target, agentName('lt-connect', data.runId, ctx.vu, ctx.iteration), {
       onUnexpectedClose: () => unexpected.add(1, ctx.tags),
     });
   } catch (error) {

@@ -9,6 +9,7 @@ import { withTimeout } from '../lib/bounded.ts';
 import type { IterationContext } from '../lib/executors.ts';
 import type { Registry } from '../lib/registry.ts';
 import type { Profile, SetupContext, Slo } from '../lib/scenario.ts';
+import { agentNames, agentShare } from '../lib/slices.ts';
 
 const PAIRS = { smoke: 10, full: 100 } as const;
 const DELIVERY_TIMEOUT_MS = 5_000;
@@ -57,10 +58,9 @@ function isBody(body: unknown): body is Body {
   return typeof body === 'object' && body !== null && typeof (body as Body).sentAt === 'number';
 }
 
-export async function setup({ target, registry, profile }: SetupContext): Promise<Data> {
-  const runId = Date.now().toString(36);
-  const count = PAIRS[profile];
-  const names = Array.from({ length: count * 2 }, (_, i) => `lt-dm-${runId}-${i}`);
+export async function setup({ target, registry, profile, slice, runId }: SetupContext): Promise<Data> {
+  const count = agentShare(PAIRS[profile], slice, 'DM pairs');
+  const names = agentNames('lt-dm', runId, count * 2);
   const unexpected = registry.counter('unexpected_closes');
   const agents = await connectMany(target, names, 20, { onUnexpectedClose: () => unexpected.add(1) });
   const waiting = new Map<string, () => void>();

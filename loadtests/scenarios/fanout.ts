@@ -9,6 +9,7 @@ import { sleep } from '../lib/bounded.ts';
 import type { IterationContext } from '../lib/executors.ts';
 import type { Registry } from '../lib/registry.ts';
 import type { Profile, SetupContext, Slo } from '../lib/scenario.ts';
+import { agentNames, agentShare } from '../lib/slices.ts';
 
 const SIZES = { smoke: { subscribers: 40, publishers: 4 }, full: { subscribers: 400, publishers: 20 } } as const;
 const DELIVERY_TIMEOUT_MS = 5_000;
@@ -39,6 +40,8 @@ export function options(slo: Slo, profile: Profile) {
 interface Body {
   readonly sentAt: number;
   readonly id: string;
+  /** The sending runner's: a broadcast reaches the fleet, the other slices' subscribers too. */
+  readonly runId: string;
 }
 
 interface Broadcast {
@@ -48,6 +51,7 @@ interface Broadcast {
 }
 
 interface Data {
+  readonly runId: string;
   readonly publishers: readonly Agent[];
   readonly subscribers: readonly Agent[];
   readonly inFlight: Map<string, Broadcast>;
@@ -59,20 +63,19 @@ function isActivity(payload: unknown): payload is { activity: { kind: string; da
   return activity?.kind === 'loadtest' && typeof activity.data?.sentAt === 'number';
 }
 
-export async function setup({ target, registry, profile }: SetupContext): Promise<Data> {
-  const runId = Date.now().toString(36);
+export async function setup({ target, registry, profile, slice, runId }: SetupContext): Promise<Data> {
   const size = SIZES[profile];
   const unexpected = registry.counter('unexpected_closes');
   const onUnexpectedClose = () => unexpected.add(1);
   const subscribers = await connectMany(
     target,
-    Array.from({ length: size.subscribers }, (_, i) => `lt-sub-${runId}-${i}`),
+    agentNames('lt-sub', runId, agentShare(size.subscribers, slice, 'subscribers')),
     20,
     { onUnexpectedClose },
   );
   const publishers = await connectMany(
     target,
-    Array.from({ length: size.publishers }, (_, i) => `lt-pub-${runId}-${i}`),
+    agentNames('lt-pub', runId, agentShare(size.publishers, slice, 'publishers')),
     20,
     { onUnexpectedClose },
   );
@@ -87,7 +90,8 @@ export async function setup({ target, registry, profile }: SetupContext): Promis
     const tags = { scenario: 'fanout', replica: subscriber.hello.replicaId };
     subscriber.client.on('event', (event, payload) => {
       const receivedAt = performance.now();
-      if (event !== 'activity' || !isActivity(payload)) return;
+      // Latency only from this runner's own broadcasts: another process's clock is not comparable.
+      if (event !== 'activity' || !isActivity(payload) || payload.activity.data.runId !== runId) return;
       const { sentAt, id } = payload.activity.data;
       latency.add(receivedAt - sentAt, tags);
       delivered.add(1, tags);
@@ -95,7 +99,7 @@ export async function setup({ target, registry, profile }: SetupContext): Promis
       if (broadcast?.missing.delete(subscriber) && broadcast.missing.size === 0) broadcast.done();
     });
   }
-  return { publishers, subscribers, inFlight, registry };
+  return { runId, publishers, subscribers, inFlight, registry };
 }
 
 export async function broadcast(ctx: IterationContext, data: Data): Promise<void> {
@@ -111,7 +115,7 @@ export async function broadcast(ctx: IterationContext, data: Data): Promise<void
   try {
     const reply = await publisher.client.request<{ at: string }>('activity.broadcast', {
       kind: 'loadtest',
-      data: { sentAt: performance.now(), id } satisfies Body,
+      data: { sentAt: performance.now(), id, runId: data.runId } satisfies Body,
     });
     ctx.check(reply, { 'broadcast accepted': (r) => typeof r.at === 'string' });
     for (const subscriber of subscribers) expected.add(1, { ...ctx.tags, replica: subscriber.hello.replicaId });

@@ -11,6 +11,7 @@ import { sleep, withTimeout } from '../lib/bounded.ts';
 import type { IterationContext } from '../lib/executors.ts';
 import type { Registry } from '../lib/registry.ts';
 import type { Profile, SetupContext, Slo } from '../lib/scenario.ts';
+import { agentNames, agentShare } from '../lib/slices.ts';
 import type { Target } from '../lib/stack.ts';
 
 const SIZES = {
@@ -102,15 +103,15 @@ function disconnected(agent: Agent, ms: number): Promise<void> {
   ).catch(() => undefined);
 }
 
-export async function setup({ target, registry, profile }: SetupContext): Promise<Data> {
-  const runId = Date.now().toString(36);
+export async function setup({ target, registry, profile, slice, runId }: SetupContext): Promise<Data> {
   const size = SIZES[profile];
   const unexpected = registry.counter('unexpected_closes');
   const onUnexpectedClose = () => unexpected.add(1);
-  const names = Array.from({ length: size.recipients }, (_, i) => `lt-offline-${runId}-${i}`);
+  // The reconnect scenario's rate is sliced the same way: one iteration per recipient of this slice.
+  const names = agentNames('lt-offline', runId, agentShare(size.recipients, slice, 'recipients'));
   const senders = await connectMany(
     target,
-    Array.from({ length: size.senders }, (_, i) => `lt-offline-sender-${runId}-${i}`),
+    agentNames('lt-offline-sender', runId, agentShare(size.senders, slice, 'senders')),
     20,
     { onUnexpectedClose },
   );

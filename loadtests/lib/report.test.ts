@@ -20,7 +20,7 @@ function run() {
   const recorder = new SeriesRecorder(registry, {
     startMs: START,
     now: () => now,
-    gauges: { connections: () => connections },
+    levels: { connections: () => connections },
   });
   for (let second = 0; second < 4; second++) {
     connections = 10 + second;
@@ -32,6 +32,8 @@ function run() {
       registry.rate('checks').add(!(second === 1 && i === 0));
     }
     if (second === 1) registry.counter('iteration_errors').add(1);
+    registry.gauge('hub_rss_mib').add(100 + second, { replica: 'hub-1' });
+    registry.gauge('hub_rss_mib').add(110 + second, { replica: 'hub-2' });
     now = START + (second + 1) * 1000 + 2;
     recorder.look();
   }
@@ -73,7 +75,7 @@ describe('load test report', () => {
     assert.match(md, /^\| fanout_latency \| p\(95\)<30 \| 5\d ms \| FAIL \|$/m);
   });
 
-  it('charts the scenario trend over time, throughput, connections and errors', () => {
+  it('charts the scenario trend over time, iterations, throughput, connections, errors and gauges', () => {
     const figures = [...html.matchAll(/<h2>([^<]*)<\/h2>\n<figure><svg/g)].map((m) => m[1]);
     assert.deepEqual(figures, [
       'fanout_latency over time',
@@ -81,6 +83,7 @@ describe('load test report', () => {
       'Throughput',
       'Connections and VUs',
       'Errors',
+      'hub_rss_mib',
     ]);
     const svg = (title: string) => html.split(`<h2>${title}</h2>`)[1]!.split('</figure>')[0]!;
     // The slow third second shows in its interval, not smeared over the run.
@@ -93,6 +96,10 @@ describe('load test report', () => {
     assert.match(svg('Errors'), /<title>iteration_errors at 2s: 1 per second<\/title>/);
     assert.match(svg('Errors'), /<title>checks false at 2s: 1 per second<\/title>/);
     assert.doesNotMatch(html, /iteration_duration over time/);
+    // Drawn per hub, not as whichever hub was looked at last.
+    assert.match(svg('hub_rss_mib'), />hub_rss_mib\{replica:hub-2\}</);
+    assert.match(svg('hub_rss_mib'), /<title>hub_rss_mib\{replica:hub-1\} at 3s: 102 MiB<\/title>/);
+    assert.doesNotMatch(svg('hub_rss_mib'), />hub_rss_mib</);
   });
 
   it('tabulates every metric, in total and per tag set', () => {

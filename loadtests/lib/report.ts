@@ -10,7 +10,14 @@ import { renderHtml } from '../../scripts/lib/report/html.ts';
 import { lineChartSvg, type LineSeries, type Point } from '../../scripts/lib/report/line-chart.ts';
 import { renderMarkdown } from '../../scripts/lib/report/markdown.ts';
 import type { MetricSummary, Summary } from './summary.ts';
-import { intervalCount, intervalPercentiles, intervalSeconds, type Series, type SeriesInterval } from './timeseries.ts';
+import {
+  intervalCount,
+  intervalPercentiles,
+  intervalSeconds,
+  tagText,
+  type Series,
+  type SeriesInterval,
+} from './timeseries.ts';
 
 export interface LoadReportInput {
   readonly summary: Summary;
@@ -102,7 +109,25 @@ function charts(summary: Summary, series: Series): Block[] {
       : scenarioTrends(summary).map((trend) =>
           perSecond(`${trend} samples`, (i) => (i.trends[trend] === undefined ? 0 : intervalCount(i.trends[trend]!))),
         );
-  const gauges = [...new Set(series.intervals.flatMap((interval) => Object.keys(interval.gauges)))].sort();
+  const keysOf = (pick: (interval: SeriesInterval) => Record<string, number>) =>
+    [...new Set(series.intervals.flatMap((interval) => Object.keys(pick(interval))))].sort();
+  const levels = keysOf((i) => i.levels);
+  const gauges = keysOf((i) => i.gauges);
+  // A gauge recorded per tag set (each hub's RSS) is drawn per tag set; its total is only the last of them.
+  const gaugeCharts = namesOfType(summary, 'gauge').flatMap((name) => {
+    const keys = gauges.filter((key) => key === name || key.startsWith(`${name}{`));
+    const tagged = keys.filter((key) => key !== name);
+    const shown = tagged.length > 0 ? tagged : keys;
+    return shown.length === 0
+      ? []
+      : [
+          figure(
+            name,
+            unitOf(name),
+            shown.map((key) => line(key, points, (i) => i.gauges[key])),
+          ),
+        ];
+  });
   return [
     ...scenarioTrends(summary).map((trend) => figure(`${trend} over time`, 'ms', latencyLines(points, trend))),
     figure('Iterations', 'per second', [counterPerSecond('iterations')]),
@@ -110,7 +135,7 @@ function charts(summary: Summary, series: Series): Block[] {
     figure(
       'Connections and VUs',
       'open',
-      gauges.map((name) => line(name, points, (i) => i.gauges[name])),
+      levels.map((name) => line(name, points, (i) => i.levels[name])),
     ),
     figure('Errors', 'per second', [
       ...counters.filter((name) => ERROR_COUNTER.test(name)).map(counterPerSecond),
@@ -118,6 +143,7 @@ function charts(summary: Summary, series: Series): Block[] {
         perSecond(`${name} false`, (i) => (i.rates[name] ? i.rates[name].total - i.rates[name].passes : 0)),
       ),
     ]),
+    ...gaugeCharts,
   ];
 }
 
@@ -129,10 +155,10 @@ function figureText(value: number | undefined): string {
     : String(Number(value.toPrecision(3)));
 }
 
-const tagText = (tags: Readonly<Record<string, string>>) =>
-  `{${Object.entries(tags)
-    .map(([k, v]) => `${k}:${v}`)
-    .join(',')}}`;
+const UNITS: Readonly<Record<string, string>> = { mib: 'MiB', ms: 'ms', bytes: 'bytes', seconds: 's' };
+
+/** A gauge's unit from the suffix of its name, as Prometheus names them. */
+const unitOf = (name: string) => UNITS[/_([a-z]+)$/.exec(name)?.[1] ?? ''] ?? 'level';
 
 /** One table per metric type: the total, then one row per tag set (k6's sub-metrics). */
 function metricTable(summary: Summary, type: MetricSummary['type'], title: string, stats: readonly string[]): Table {

@@ -46,7 +46,7 @@ describe('series recorder', () => {
     const recorder = new SeriesRecorder(registry, {
       startMs: START,
       now: time.now,
-      gauges: { connections: () => connections },
+      levels: { connections: () => connections },
     });
     registry.counter('iterations').add(2);
     registry.trend('latency').add(10);
@@ -57,7 +57,8 @@ describe('series recorder', () => {
     recorder.look();
     connections = 5;
     registry.trend('latency').add(500);
-    registry.gauge('vus').add(4);
+    registry.gauge('hub_rss_mib').add(80, { replica: 'hub-1' });
+    registry.gauge('hub_rss_mib').add(90, { replica: 'hub-2' });
     time.set(1_500);
     const series = recorder.stop();
 
@@ -68,11 +69,17 @@ describe('series recorder', () => {
     const [first, second] = series.intervals;
     assert.deepEqual(first!.counters, { iterations: 2 });
     assert.deepEqual(first!.rates, { checks: { passes: 1, total: 2 } });
-    assert.deepEqual(first!.gauges, { connections: 3 });
+    assert.deepEqual(first!.levels, { connections: 3 });
+    assert.deepEqual(first!.gauges, {});
     assert.deepEqual(intervalPercentiles(first!.trends.latency!, [0, 100]).map(Math.round), [10, 30]);
     assert.equal(intervalCount(first!.trends.latency!), 2);
     assert.deepEqual(second!.counters, {});
-    assert.deepEqual(second!.gauges, { vus: 4, connections: 5 });
+    assert.deepEqual(second!.levels, { connections: 5 });
+    assert.deepEqual(second!.gauges, {
+      hub_rss_mib: 90,
+      'hub_rss_mib{replica:hub-1}': 80,
+      'hub_rss_mib{replica:hub-2}': 90,
+    });
     // Only the new sample, not the run so far.
     assert.deepEqual(intervalPercentiles(second!.trends.latency!, [0, 100]).map(Math.round), [500, 500]);
     assert.equal(series.endMs, START + 1_500);
@@ -80,20 +87,25 @@ describe('series recorder', () => {
     assert.equal(intervalSeconds(series, 1), 0.5);
   });
 
-  it('adds two looks that fall into one interval; the later gauge level wins', () => {
+  it('adds two looks that fall into one interval; the later level and gauge win', () => {
     const registry = new Registry();
     const time = clock();
-    const recorder = new SeriesRecorder(registry, { startMs: START, now: time.now });
+    let vus = 5;
+    const recorder = new SeriesRecorder(registry, { startMs: START, now: time.now, levels: { vus: () => vus } });
     registry.counter('iterations').add(1);
     registry.gauge('vus').add(2);
+    registry.gauge('hub_rss_mib').add(75);
     time.set(200);
     recorder.look();
     registry.counter('iterations').add(3);
     registry.gauge('vus').add(1);
+    registry.gauge('hub_rss_mib').add(70);
+    vus = 3;
     time.set(600);
     const series = recorder.stop();
+    // The registry's vus gauge is left to the level read for it.
     assert.deepEqual(series.intervals, [
-      { index: 0, trends: {}, counters: { iterations: 4 }, rates: {}, gauges: { vus: 1 } },
+      { index: 0, trends: {}, counters: { iterations: 4 }, rates: {}, levels: { vus: 3 }, gauges: { hub_rss_mib: 70 } },
     ]);
   });
 
@@ -150,28 +162,29 @@ describe('mergeSeries', () => {
     }
   });
 
-  it('sums levels across processes and keeps the latest end', () => {
+  it('sums the levels each process holds, keeps the largest look of a shared gauge and the latest end', () => {
+    const empty = { trends: {}, counters: {}, rates: {} };
     const a: Series = {
       startMs: START,
       intervalMs: 1000,
       endMs: START + 2_000,
-      intervals: [{ index: 1, trends: {}, counters: {}, rates: {}, gauges: { connections: 40 } }],
+      intervals: [{ index: 1, ...empty, levels: { connections: 40 }, gauges: { hub_rss_mib: 120 } }],
     };
     const b: Series = {
       ...a,
       endMs: START + 2_500,
       intervals: [
-        { index: 0, trends: {}, counters: { iterations: 1 }, rates: {}, gauges: { connections: 10 } },
-        { index: 1, trends: {}, counters: {}, rates: {}, gauges: { connections: 60 } },
+        { index: 0, ...empty, levels: { connections: 10 }, gauges: {} },
+        { index: 1, ...empty, levels: { connections: 60 }, gauges: { hub_rss_mib: 118 } },
       ],
     };
     const merged = mergeSeries(a, b);
     assert.equal(merged.endMs, START + 2_500);
     assert.deepEqual(
-      merged.intervals.map((i) => [i.index, i.gauges.connections]),
+      merged.intervals.map((i) => [i.index, i.levels.connections, i.gauges.hub_rss_mib]),
       [
-        [0, 10],
-        [1, 100],
+        [0, 10, undefined],
+        [1, 100, 120],
       ],
     );
   });

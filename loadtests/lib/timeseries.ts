@@ -1,14 +1,16 @@
 /*
  * The run over time, for the report's charts: every interval (1 s by default) the recorder takes
  * what each metric gained since the last look: per trend an HDR histogram of just those samples,
- * per counter and rate the increase, per gauge the level. Intervals are numbered from a start time
+ * per counter and rate the increase, per gauge its level. Intervals are numbered from a start time
  * every runner process shares, so the series of several processes merge exactly: histograms and
- * increases of the same interval add up, and levels (connections, VUs held by each process) sum.
+ * increases of the same interval add up, levels each process holds (connections, VUs) add up too,
+ * and gauges that observe something shared (a hub's RSS) keep the largest look.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { z } from 'zod';
+import type { Tags } from './metrics.ts';
 import type { Registry } from './registry.ts';
 import { describeIssue } from './validation.ts';
 
@@ -23,7 +25,9 @@ const intervalSchema = z.strictObject({
   counters: z.record(z.string(), z.number().nonnegative()),
   /** Per rate, the samples it gained in the interval and how many were true. */
   rates: z.record(z.string(), z.strictObject({ passes: count, total: count })),
-  /** Per gauge, its level at the interval's last look. */
+  /** Levels this process holds (connections, VUs) at the interval's last look. */
+  levels: z.record(z.string(), z.number()),
+  /** Per registry gauge and tag set (`name{tag:value}`), its value at the interval's last look. */
   gauges: z.record(z.string(), z.number()),
 });
 
@@ -42,6 +46,12 @@ export type SeriesInterval = Series['intervals'][number];
 
 export const SERIES_FILE = 'series.json';
 export const DEFAULT_INTERVAL_MS = 1_000;
+
+/** `{replica:hub-1,scenario:soak}` as k6 writes a sub-metric; nothing for no tags. */
+export const tagText = (tags: Tags) => {
+  const entries = Object.entries(tags);
+  return entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}:${v}`).join(',')}}`;
+};
 
 /** Decoded histograms grow on add: another process may have recorded larger values. */
 function decodeHistogram(encoded: string): Histogram {
@@ -63,16 +73,18 @@ function addRecords<V>(a: Record<string, V>, b: Record<string, V>, add: (x: V, y
 }
 
 /**
- * Two looks at the same interval as one. Gauges are levels: within one process the later look
- * wins, across processes the levels add up.
+ * Two looks at the same interval as one. Within one process the later look of a level or gauge
+ * wins; across processes levels add up and a gauge keeps the largest value.
  */
-function addIntervals(a: SeriesInterval, b: SeriesInterval, gauges: 'later' | 'sum'): SeriesInterval {
+function addIntervals(a: SeriesInterval, b: SeriesInterval, across: 'looks' | 'processes'): SeriesInterval {
+  const later = (_: number, y: number) => y;
   return {
     index: a.index,
     trends: addRecords(a.trends, b.trends, addHistograms),
     counters: addRecords(a.counters, b.counters, (x, y) => x + y),
     rates: addRecords(a.rates, b.rates, (x, y) => ({ passes: x.passes + y.passes, total: x.total + y.total })),
-    gauges: addRecords(a.gauges, b.gauges, (x, y) => (gauges === 'sum' ? x + y : y)),
+    levels: addRecords(a.levels, b.levels, across === 'looks' ? later : (x, y) => x + y),
+    gauges: addRecords(a.gauges, b.gauges, across === 'looks' ? later : Math.max),
   };
 }
 
@@ -86,7 +98,7 @@ export function mergeSeries(a: Series, b: Series): Series {
   const byIndex = new Map<number, SeriesInterval>();
   for (const interval of [...a.intervals, ...b.intervals]) {
     const seen = byIndex.get(interval.index);
-    byIndex.set(interval.index, seen ? addIntervals(seen, interval, 'sum') : interval);
+    byIndex.set(interval.index, seen ? addIntervals(seen, interval, 'processes') : interval);
   }
   return {
     startMs: a.startMs,
@@ -131,8 +143,11 @@ export interface RecorderOptions {
   readonly startMs: number;
   /** @default 1000 */
   readonly intervalMs?: number;
-  /** Levels read at every look besides the registry's gauges, e.g. the connections open. */
-  readonly gauges?: Readonly<Record<string, () => number>>;
+  /**
+   * Levels this process holds, read at every look, e.g. the connections open. A registry gauge of
+   * the same name is left to this reading.
+   */
+  readonly levels?: Readonly<Record<string, () => number>>;
   /** Epoch milliseconds now. @default Date.now */
   readonly now?: () => number;
 }
@@ -147,7 +162,7 @@ export class SeriesRecorder {
   readonly #registry: Registry;
   readonly #startMs: number;
   readonly #intervalMs: number;
-  readonly #gauges: Readonly<Record<string, () => number>>;
+  readonly #levels: Readonly<Record<string, () => number>>;
   readonly #now: () => number;
   readonly #intervals = new Map<number, SeriesInterval>();
   readonly #counters = new Map<string, number>();
@@ -160,7 +175,7 @@ export class SeriesRecorder {
     this.#registry = registry;
     this.#startMs = options.startMs;
     this.#intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
-    this.#gauges = options.gauges ?? {};
+    this.#levels = options.levels ?? {};
     this.#now = options.now ?? Date.now;
     this.#lastLookMs = this.#now();
     // What was recorded before (setup) is not part of the run over time.
@@ -193,7 +208,7 @@ export class SeriesRecorder {
     this.#lastLookMs = now;
     const interval = { index, ...this.#diff() };
     const seen = this.#intervals.get(index);
-    this.#intervals.set(index, seen ? addIntervals(seen, interval, 'later') : interval);
+    this.#intervals.set(index, seen ? addIntervals(seen, interval, 'looks') : interval);
   }
 
   /** The last interval booked, for a live view. */
@@ -236,8 +251,11 @@ export class SeriesRecorder {
         this.#rates.set(name, { passes, total });
         if (total > seen.total) rates[name] = { passes: passes - seen.passes, total: total - seen.total };
       } else if (metric.type === 'gauge') {
-        const value = metric.select().value;
-        if (value !== undefined) gauges[name] = value;
+        if (name in this.#levels) continue;
+        for (const tags of [{}, ...metric.tagSets]) {
+          const value = metric.select(tags).value;
+          if (value !== undefined) gauges[`${name}${tagText(tags)}`] = value;
+        }
       } else {
         const sink = metric.select();
         const seen = this.#trends.get(name);
@@ -249,7 +267,7 @@ export class SeriesRecorder {
         trends[name] = encodeIntoCompressedBase64(gained);
       }
     }
-    for (const [name, read] of Object.entries(this.#gauges)) gauges[name] = read();
-    return { trends, counters, rates, gauges };
+    const levels = Object.fromEntries(Object.entries(this.#levels).map(([name, read]) => [name, read()]));
+    return { trends, counters, rates, levels, gauges };
   }
 }

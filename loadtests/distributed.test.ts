@@ -79,11 +79,9 @@ describe('a distributed run: runner processes on one stack, merged', { timeout: 
         ).then((runner) => ({ ...runner, index })),
       ),
     );
-    // Latency thresholds depend on how busy this machine is; what is proven here is the slicing and
-    // the merge, so a breached threshold (99) is as good as a pass (0), an error (1) is not.
-    const finished = [0, THRESHOLDS_FAILED_EXIT_CODE];
+    // A slice leaves the verdict to the merge: 0 unless it failed to run.
     for (const runner of runners) {
-      assert.ok(finished.includes(runner.code!), `slice ${runner.index} exited ${runner.code}:\n${runner.output}`);
+      assert.equal(runner.code, 0, `slice ${runner.index}:\n${runner.output}`);
       assert.match(runner.output, new RegExp(`slice ${runner.index}/${SLICES}`));
       assert.match(runner.output, /start: in \d+s/, 'waited for the shared start');
       assert.ok(!runner.output.includes(apiKey), 'the key is never printed');
@@ -94,7 +92,9 @@ describe('a distributed run: runner processes on one stack, merged', { timeout: 
 
     const merged = mergeRuns(dirs, join(out, 'merged'), () => undefined);
     assert.equal(merged.error, undefined);
-    assert.ok(finished.includes(merged.exitCode));
+    // Latency thresholds depend on how busy this machine is; what is proven here is the slicing and
+    // the merge, so a breached threshold (99) is as good as a pass (0), an error (1) is not.
+    assert.ok([0, THRESHOLDS_FAILED_EXIT_CODE].includes(merged.exitCode), `merge exited ${merged.exitCode}`);
     const { metrics } = merged.summary!;
     const count = (summary: Summary, metric: string) => summary.metrics[metric]?.total.count ?? 0;
     for (const metric of ['iterations', 'dm_latency', 'iteration_duration']) {

@@ -4,11 +4,45 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { THRESHOLDS_FAILED_EXIT_CODE } from './lib/thresholds.ts';
-import { parseCommandLine, runLoadTest } from './run.ts';
+import { parseCommandLine, runLoadTest, type LoadTestRun } from './run.ts';
 
 describe('npm run loadtest: command line', () => {
   it('takes a scenario, --env and --profile', () => {
     assert.deepEqual(parseCommandLine(['dm', '--profile', 'full']), { scenario: 'dm', env: 'local', profile: 'full' });
+  });
+
+  it('takes a distributed slice, a shared start, an output folder and a target; a pod gives them by environment', () => {
+    const startAt = new Date(Date.now() + 60_000);
+    const args = ['dm', '--env', 'staging', '--target', 'ws://hub.ringforge.svc:8080/ws', '--slice', '1/4'];
+    assert.deepEqual(
+      parseCommandLine([...args, '--start-at', startAt.toISOString(), '--out', '/results', '--print-run', '--yes'], {}),
+      {
+        scenario: 'dm',
+        env: 'staging',
+        profile: 'smoke',
+        target: 'ws://hub.ringforge.svc:8080/ws',
+        confirmed: true,
+        slice: { index: 1, count: 4 },
+        startAt,
+        reportRoot: '/results',
+        printRun: true,
+      },
+    );
+    const pod = { JOB_COMPLETION_INDEX: '2', LOADTEST_PARALLELISM: '4', LOADTEST_START_AT: startAt.toISOString() };
+    assert.deepEqual(parseCommandLine(['fanout', '--env', 'staging'], pod), {
+      scenario: 'fanout',
+      env: 'staging',
+      profile: 'smoke',
+      slice: { index: 2, count: 4 },
+      startAt,
+    });
+    // The flag wins over the pod's environment.
+    assert.deepEqual((parseCommandLine(['dm', '--slice', '0/1'], pod) as LoadTestRun).slice, { index: 0, count: 1 });
+    assert.throws(() => parseCommandLine(['dm', '--slice', '4/4'], {}), /the index must be < the count/);
+    assert.throws(
+      () => parseCommandLine(['dm', '--start-at', new Date(Date.now() + 3_600_000).toISOString()], {}),
+      /it must be within 10 min of now/,
+    );
   });
 
   it('names the flag or argument that is wrong', () => {

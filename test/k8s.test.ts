@@ -142,7 +142,7 @@ describe('hub workload (staging)', () => {
     const fromConfig = container.env.filter((e: any) => e.valueFrom.configMapKeyRef).map((e: any) => e.name);
     assert.deepEqual(fromConfig.sort(), Object.keys(config).sort());
     const env = Object.fromEntries(container.env.map((e: any) => [e.name, e]));
-    assert.deepEqual(env.DATABASE_URL.valueFrom.secretKeyRef, { name: 'pg-app', key: 'uri' });
+    assert.deepEqual(env.DATABASE_URL.valueFrom.secretKeyRef, { name: 'hub-database', key: 'uri' });
     assert.deepEqual(env.REDIS_URL.valueFrom.secretKeyRef, { name: 'hub-redis', key: 'url' });
     assert.deepEqual(env.HUB_ADMIN_TOKEN.valueFrom.secretKeyRef, { name: 'hub-admin', key: 'token' });
     assert.ok(container.env.every((e: any) => e.value === undefined));

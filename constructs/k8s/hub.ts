@@ -44,7 +44,10 @@ export interface HubWorkloadProps {
   readonly trustedProxies: readonly string[];
   /** Path agents open their WebSocket on; the Ingress routes it and the two health paths, nothing else. @default '/ws' */
   readonly websocketPath?: string;
-  /** Postgres connection URI. @default - the `uri` key of the CloudNativePG `pg-app` Secret */
+  /**
+   * Postgres connection URI. @default - the `uri` key of the `hub-database` Secret: a copy of
+   * CloudNativePG's `pg-app`, which lives in the database's namespace (pods read Secrets of their own only)
+   */
   readonly databaseUrl?: SecretKeyRef;
   /** Redis connection URL with credentials. @default - `url` of the `hub-redis` Secret */
   readonly redisUrl?: SecretKeyRef;
@@ -157,7 +160,7 @@ export class HubWorkload extends Construct {
             ...Object.fromEntries(Object.keys(listeners).map((key) => [key, fromConfig(key)])),
             HUB_SHUTDOWN_GRACE_MS: fromConfig('HUB_SHUTDOWN_GRACE_MS'),
             HUB_DATA_DIR: fromConfig('HUB_DATA_DIR'),
-            DATABASE_URL: fromSecret(props.databaseUrl, { name: 'pg-app', key: 'uri' }),
+            DATABASE_URL: fromSecret(props.databaseUrl, { name: 'hub-database', key: 'uri' }),
             REDIS_URL: fromSecret(props.redisUrl, { name: 'hub-redis', key: 'url' }),
             HUB_ADMIN_TOKEN: fromSecret(props.adminToken, { name: 'hub-admin', key: 'token' }),
           },

@@ -92,6 +92,8 @@ fi
 if [[ $(id -u) -eq 0 ]]; then
   bash "$here/containers/podman-setup.sh" || fail "podman setup"
   bash "$here/../images/build.sh" || fail "local container images"
+  # The local Kubernetes of `npm run cluster`, cached here so later runs of the cluster start in seconds.
+  bash "$here/cluster/build.sh" || fail "local cluster build"
 else
   say "containers: skipped (rootful podman needs root); tests use the Debian servers"
 fi

@@ -92,6 +92,11 @@ crictl_dir=$(writable_module sigs.k8s.io/cri-tools "v$CRICTL_VERSION" "v$CRICTL_
 build_command crictl "$crictl_dir" ./cmd/crictl "$bin/crictl-$CRICTL_VERSION" \
   "-X sigs.k8s.io/cri-tools/pkg/version.Version=v$CRICTL_VERSION"
 
+# Cluster DNS, run on the host like kube-proxy: Service names resolve for pods, nothing else does.
+coredns_dir=$(writable_module github.com/coredns/coredns "v$COREDNS_VERSION" "v$COREDNS_VERSION")
+build_command coredns "$coredns_dir" . "$bin/coredns-$COREDNS_VERSION" \
+  "-X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION"
+
 # The sandbox ("pause") container's program, linked statically so its image needs nothing else.
 pause=$bin/pause-$KUBERNETES_VERSION
 if [[ -x $pause ]]; then

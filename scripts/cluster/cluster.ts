@@ -21,6 +21,7 @@ import { crictl, importPauseImage, importProjectImages } from './images.ts';
 import {
   adminKubeconfig,
   binaries,
+  bridgeGateway,
   containerdSocket,
   crdDir,
   kubernetesVersion,
@@ -120,7 +121,7 @@ async function down(): Promise<void> {
   }
   await stop('containerd');
   stopOrphanShims();
-  for (const name of ['kube-proxy', 'api-relay', 'kube-apiserver', 'etcd']) await stop(name);
+  for (const name of ['kube-proxy', 'coredns', 'api-relay', 'kube-apiserver', 'etcd']) await stop(name);
   await restoreHost();
   say(`down in ${seconds(started)}: host settings restored; data kept in ${stateDir}`);
 }
@@ -150,7 +151,10 @@ async function status(): Promise<void> {
     say(`${daemon.name.padEnd(24)} ${state}${pid === undefined ? '' : ` (pid ${pid})`}`);
   }
   if (runningPid('kube-apiserver') !== undefined) say(`node ${nodeName}: ${await nodeReady()}`);
-  say('not installed: CoreDNS (pods resolve no names; use Service IPs), metrics-server, an ingress controller');
+  say(
+    'not installed: metrics-server, an ingress controller, a NetworkPolicy enforcer (the bridge CNI ignores policies)',
+  );
+  say(`cluster DNS: CoreDNS on ${bridgeGateway}:53 answers for cluster.local only`);
   printAccess();
   if (!allRunning) process.exitCode = 3;
 }

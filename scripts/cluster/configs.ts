@@ -1,9 +1,10 @@
 /*
  * The components' configuration files: one kubeconfig per client identity, the kubelet's and
- * kube-proxy's configuration, containerd's, and the CNI network. Written on every `up` (cheap, and a
- * changed layout takes effect); nothing here holds a secret beyond paths to the keys.
+ * kube-proxy's configuration, containerd's, the CNI network and CoreDNS's. `up` rewrites a file only
+ * when its content changed (a daemon reads a change when next started; kube-proxy exits on one);
+ * nothing here holds a secret beyond paths to the keys.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
@@ -19,6 +20,7 @@ import {
   containerdRoot,
   containerdSocket,
   containerdState,
+  corednsReadyPort,
   kubeletDir,
   pauseImage,
   podCidr,
@@ -34,6 +36,7 @@ export const configs = {
   kubeProxy: join(configDir, 'kube-proxy.yaml'),
   containerd: join(configDir, 'containerd.toml'),
   cni: join(cniConfDir, '10-ringforge.conflist'),
+  corefile: join(configDir, 'Corefile'),
 };
 
 function kubeconfig(who: Identity): string {
@@ -73,8 +76,9 @@ const kubeletConfig = {
   podCIDR: podCidr,
   podLogsDir,
   clusterDomain: 'cluster.local',
-  // No cluster DNS runs and the host's resolver is not on this machine: pods get no name server,
-  // so nothing in a pod can resolve, let alone reach, an address off this machine.
+  // CoreDNS on the bridge answers for the cluster's names only; pods get no other name server (the
+  // host's is off this machine), so nothing in a pod resolves an address elsewhere.
+  clusterDNS: [bridgeGateway],
   resolvConf: '',
   // The images were imported, not pulled: they cannot come back once garbage-collected, so neither
   // image GC nor disk-pressure eviction may remove them on this shared disk.
@@ -156,13 +160,34 @@ const cniConfig = {
   ],
 };
 
+/** Service and pod names only: no `forward`, so a name outside the cluster does not resolve. */
+const corefile = `# Written by scripts/cluster/configs.ts.
+.:53 {
+  bind ${bridgeGateway}
+  errors
+  ready 127.0.0.1:${corednsReadyPort}
+  kubernetes cluster.local in-addr.arpa ip6.arpa {
+    kubeconfig ${adminKubeconfig}
+    pods insecure
+  }
+  cache 30
+}
+`;
+
+/** Writes only a changed file: kube-proxy exits when its configuration file changes under it. */
+function writeIfChanged(path: string, content: string, mode = 0o644): void {
+  if (existsSync(path) && readFileSync(path, 'utf8') === content) return;
+  writeFileSync(path, content, { mode });
+}
+
 export function writeConfigs(): void {
   for (const dir of [configDir, cniConfDir, cniIpamDir, kubeletDir, podLogsDir]) mkdirSync(dir, { recursive: true });
   for (const who of ['admin', 'controllerManager', 'scheduler', 'kubeProxy', 'kubelet'] as const) {
-    writeFileSync(configs.kubeconfig(who), kubeconfig(who), { mode: 0o600 });
+    writeIfChanged(configs.kubeconfig(who), kubeconfig(who), 0o600);
   }
-  writeFileSync(configs.kubelet, stringify(kubeletConfig));
-  writeFileSync(configs.kubeProxy, stringify(kubeProxyConfig));
-  writeFileSync(configs.containerd, containerdConfig);
-  writeFileSync(configs.cni, JSON.stringify(cniConfig, null, 2) + '\n');
+  writeIfChanged(configs.kubelet, stringify(kubeletConfig));
+  writeIfChanged(configs.kubeProxy, stringify(kubeProxyConfig));
+  writeIfChanged(configs.containerd, containerdConfig);
+  writeIfChanged(configs.cni, JSON.stringify(cniConfig, null, 2) + '\n');
+  writeIfChanged(configs.corefile, corefile);
 }

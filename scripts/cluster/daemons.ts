@@ -12,6 +12,7 @@ import {
   clusterCidr,
   containerdBinDir,
   containerdSocket,
+  corednsReadyPort,
   etcdClientUrl,
   etcdPeerUrl,
   kubeletDir,
@@ -122,6 +123,14 @@ const apiRelay: Daemon = {
   readySeconds: 15,
 };
 
+const coredns: Daemon = {
+  name: 'coredns',
+  binary: binaries.coredns,
+  args: ['-conf', configs.corefile],
+  ready: () => healthy(`http://127.0.0.1:${corednsReadyPort}/ready`),
+  readySeconds: 30,
+};
+
 const containerd: Daemon = {
   name: 'containerd',
   binary: binaries.containerd,
@@ -165,7 +174,7 @@ const provisioner: Daemon = {
   readySeconds: 5,
 };
 
-export const controlPlane = [etcd, kubeApiserver, kubeControllerManager, kubeScheduler, apiRelay];
+export const controlPlane = [etcd, kubeApiserver, kubeControllerManager, kubeScheduler, apiRelay, coredns];
 export const node = { containerd, kubelet, kubeProxy };
 export { provisioner };
 /** Every daemon, in start order; `down` stops them in reverse. */

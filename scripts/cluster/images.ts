@@ -109,5 +109,9 @@ export async function importProjectImages(): Promise<string> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // One hub image at a time, as in podman: earlier builds' tags would pile up run after run.
+  for (const ref of present.keys()) {
+    if (ref.startsWith('localhost/ringforge/hub:') && ref !== hub) await crictl(['rmi', ref]).nothrow();
+  }
   return hub;
 }

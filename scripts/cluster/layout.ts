@@ -10,6 +10,7 @@ import { repoRoot, toolsDir, toolVersions } from '../lib/tools.ts';
 export const kubernetesVersion = toolVersions.KUBERNETES_VERSION!;
 export const etcdVersion = toolVersions.ETCD_VERSION!;
 export const crictlVersion = toolVersions.CRICTL_VERSION!;
+export const corednsVersion = toolVersions.COREDNS_VERSION!;
 
 /** Certificates, keys, configs, data and logs: one directory, removed by nothing but the operator. */
 export const stateDir = process.env.RINGFORGE_CLUSTER_DIR ?? join(toolsDir, '..', 'cluster');
@@ -44,6 +45,7 @@ export const bridgeName = 'cni0';
 export const serviceCidr = '10.96.0.0/16';
 export const kubernetesServiceIp = '10.96.0.1';
 export const storageClassName = 'hcloud-volumes';
+export const corednsReadyPort = 18181;
 
 const bin = join(toolsDir, 'bin');
 export const binaries = {
@@ -55,6 +57,7 @@ export const binaries = {
   kubeProxy: join(bin, `kube-proxy-${kubernetesVersion}`),
   kubectl: join(bin, `kubectl-${kubernetesVersion}`),
   crictl: join(bin, `crictl-${crictlVersion}`),
+  coredns: join(bin, `coredns-${corednsVersion}`),
   pause: join(bin, `pause-${kubernetesVersion}`),
   containerd: join(toolsDir, 'node', 'containerd', 'usr', 'bin', 'containerd'),
   ctr: join(toolsDir, 'node', 'containerd', 'usr', 'bin', 'ctr'),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local images the container checks and testcontainers use, since no registry can be
 # pulled from: Debian root filesystems from debootstrap, imported into podman, and on top of them a
-# Node 20 runtime base, Postgres, Valkey and nginx from Debian packages (contracts in README.md).
+# Node 20 runtime base, Postgres, Valkey, the Redis exporter and nginx from Debian packages (contracts in README.md).
 # Each image carries a label with the hash of its inputs (its files, its base's hash, versions); an
 # image whose label matches is reused, so a second run takes seconds.
 set -euo pipefail
@@ -99,6 +99,10 @@ containerfile_image "$LOCAL_POSTGRES_IMAGE" "$here/postgres" \
 
 containerfile_image "$LOCAL_VALKEY_IMAGE" "$here/valkey" \
   "$(inputs_hash "$here/valkey/Containerfile" "$here/valkey/docker-entrypoint.sh" "$bookworm")" \
+  "BASE=$LOCAL_DEBIAN_IMAGE"
+
+containerfile_image "$LOCAL_REDIS_EXPORTER_IMAGE" "$here/redis-exporter" \
+  "$(inputs_hash "$here/redis-exporter/Containerfile" "$bookworm")" \
   "BASE=$LOCAL_DEBIAN_IMAGE"
 
 containerfile_image "$LOCAL_NGINX_IMAGE" "$here/nginx" \

@@ -23,9 +23,13 @@ function* testFiles(dir: string): Generator<string> {
   }
 }
 
+/** Tests that need the test cluster running; `npm run test:cluster` starts it and names them. */
+const CLUSTER_TESTS = 'test/k8s-cluster/';
+
 const filters = process.argv.slice(2);
+const wantsCluster = filters.some((x) => x.includes(CLUSTER_TESTS.slice(5, -1)));
 const files = SEARCHED.flatMap((d) => [...testFiles(join(repoRoot, d))]).filter(
-  (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
+  (f) => (filters.length === 0 || filters.some((x) => f.includes(x))) && (wantsCluster || !f.startsWith(CLUSTER_TESTS)),
 );
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ') || '*.test.ts'}`);

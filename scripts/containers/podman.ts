@@ -13,6 +13,7 @@ export const localImages = {
   postgres: toolVersions.LOCAL_POSTGRES_IMAGE!,
   valkey: toolVersions.LOCAL_VALKEY_IMAGE!,
   nginx: toolVersions.LOCAL_NGINX_IMAGE!,
+  redisExporter: toolVersions.LOCAL_REDIS_EXPORTER_IMAGE!,
 } as const;
 
 export function podmanEnv(): NodeJS.ProcessEnv {

@@ -3,7 +3,8 @@ import type { CloudConfig } from '../cloud-config.ts';
 
 /** Pinned versions of what a tier 2 cluster bootstraps; ArgoCD manages everything after that. */
 export const K3S_BOOTSTRAP = {
-  k3s: 'v1.31.4+k3s1',
+  // Kubernetes 1.36 (upstream support until mid-2027); the test cluster of `npm run cluster` runs the same minor.
+  k3s: 'v1.36.5+k3s1',
   argoCdChart: '7.7.11',
   hcloudCcmChart: '1.21.0',
   hcloudCsiChart: '2.11.0',

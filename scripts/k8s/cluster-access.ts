@@ -1,0 +1,33 @@
+/*
+ * The test cluster `npm run cluster -- up` started: its kubectl and kubeconfig, and the local images
+ * in its node that stand in for the public ones dist/ names.
+ */
+import { existsSync } from 'node:fs';
+import { importProjectImages } from '../cluster/images.ts';
+import { adminKubeconfig, binaries } from '../cluster/layout.ts';
+import { localImages } from '../containers/podman.ts';
+import type { LocalImages } from './test-overlay.ts';
+
+export interface ClusterAccess {
+  readonly kubectl: string;
+  readonly kubeconfig: string;
+}
+
+export function clusterAccess(): ClusterAccess {
+  if (!existsSync(adminKubeconfig))
+    throw new Error(`${adminKubeconfig} is missing: run \`npm run cluster -- up\` first`);
+  return { kubectl: binaries.kubectl, kubeconfig: adminKubeconfig };
+}
+
+/** Imports the current hub image (and any local image the node lacks) and maps public repositories to them. */
+export async function localImagesInCluster(): Promise<LocalImages> {
+  const hub = await importProjectImages();
+  return {
+    byRepository: {
+      'ghcr.io/ringforge/hub': hub,
+      'docker.io/valkey/valkey': localImages.valkey,
+      'docker.io/oliver006/redis_exporter': localImages.redisExporter,
+    },
+    postgres: localImages.postgres,
+  };
+}

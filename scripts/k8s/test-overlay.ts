@@ -1,0 +1,206 @@
+/*
+ * The only differences between what `k8s:verify` applies and what ArgoCD would sync, each listed in
+ * its report. They exist because the test cluster is one node with no registry and no CloudNativePG
+ * operator; nothing here is ever written to dist/.
+ *
+ * - Images: public images are replaced by the project's local builds of the same software, pulled
+ *   IfNotPresent (there is no registry to pull from).
+ * - Scheduling: `required` pod anti-affinity by hostname becomes `preferred`, or the second replica
+ *   of Valkey could never schedule on a single node.
+ * - CPU requests: a quarter of what dist/ asks, so the workloads sized for several servers all
+ *   schedule on one 2-core node (limits, memory and replica counts are kept).
+ * - Applications: without their resources finalizer, which only an ArgoCD controller would remove
+ *   (the test cluster runs none, so deleting one would hang).
+ * - Postgres: what the CloudNativePG operator would create from the `Cluster` (the `pg-rw` Service,
+ *   the `pg-app` Secret and a primary pod with the same labels, so the NetworkPolicies select it),
+ *   stood in by a StatefulSet on the local Postgres image. The `Cluster` itself is still applied.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FolderSync, KubeObject, SyncPlan } from './sync-plan.ts';
+
+export interface LocalImages {
+  /** Public repository (no tag or digest) → local image reference. */
+  readonly byRepository: Readonly<Record<string, string>>;
+  readonly postgres: string;
+}
+
+export interface OverlaidPlan {
+  readonly plan: SyncPlan;
+  /** One line per substitution, for the report. */
+  readonly substitutions: readonly string[];
+}
+
+interface Container {
+  name: string;
+  image: string;
+  imagePullPolicy?: string;
+  resources?: { requests?: Record<string, string> };
+}
+
+/** The share of each CPU request the test node grants. */
+export const CPU_REQUEST_SHARE = 0.25;
+
+const millicores = (quantity: string) =>
+  quantity.endsWith('m') ? Number(quantity.slice(0, -1)) : Number(quantity) * 1000;
+
+interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  affinity?: { podAntiAffinity?: Record<string, unknown[] | undefined> };
+}
+
+const repositoryOf = (image: string) => image.split('@')[0]!.replace(/:[^/:]+$/, '');
+
+const podSpecOf = (object: KubeObject): PodSpec | undefined =>
+  (object.spec as { template?: { spec?: PodSpec } } | undefined)?.template?.spec;
+
+const label = (object: KubeObject) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+
+function substituteImages(object: KubeObject, images: LocalImages, notes: string[]): KubeObject {
+  const copy = structuredClone(object);
+  const pod = podSpecOf(copy);
+  if (!pod) return copy;
+  for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+    const local = images.byRepository[repositoryOf(container.image)];
+    if (local === undefined) {
+      throw new Error(
+        `${label(object)}: container ${container.name} runs ${container.image}, which has no local image (known: ${Object.keys(images.byRepository).join(', ')})`,
+      );
+    }
+    notes.push(`${label(object)} ${container.name}: image ${container.image} → ${local}, pulled IfNotPresent`);
+    container.image = local;
+    container.imagePullPolicy = 'IfNotPresent';
+    const cpu = container.resources?.requests?.cpu;
+    if (cpu !== undefined) {
+      const scaled = `${Math.max(1, Math.round(millicores(cpu) * CPU_REQUEST_SHARE))}m`;
+      container.resources!.requests!.cpu = scaled;
+      notes.push(`${label(object)} ${container.name}: CPU request ${cpu} → ${scaled} (one 2-core node)`);
+    }
+  }
+  const anti = pod.affinity?.podAntiAffinity;
+  const required = anti?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (anti && required) {
+    anti.preferredDuringSchedulingIgnoredDuringExecution = [
+      ...(anti.preferredDuringSchedulingIgnoredDuringExecution ?? []),
+      ...required.map((term) => ({ weight: 100, podAffinityTerm: term })),
+    ];
+    delete anti.requiredDuringSchedulingIgnoredDuringExecution;
+    notes.push(`${label(object)}: required pod anti-affinity → preferred (one node)`);
+  }
+  return copy;
+}
+
+interface CnpgCluster {
+  spec: {
+    bootstrap?: { initdb?: { database?: string; owner?: string } };
+    storage?: { size?: string; storageClass?: string };
+  };
+}
+
+/** What CloudNativePG would create for a `Cluster`: its read-write Service, app Secret and a primary. */
+export function postgresStandIn(cluster: KubeObject, image: string): KubeObject[] {
+  const { name, namespace } = cluster.metadata;
+  const spec = (cluster as unknown as CnpgCluster).spec;
+  const database = spec.bootstrap?.initdb?.database ?? 'app';
+  const owner = spec.bootstrap?.initdb?.owner ?? database;
+  const password = randomBytes(24).toString('base64url');
+  const host = `${name}-rw.${namespace}`;
+  const labels = { 'cnpg.io/cluster': name, 'cnpg.io/instanceRole': 'primary', role: 'primary' };
+  const meta = (suffix: string) => ({ name: `${name}${suffix}`, namespace, labels: { 'cnpg.io/cluster': name } });
+  const uid = 999;
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: meta('-app'),
+      type: 'kubernetes.io/basic-auth',
+      stringData: {
+        username: owner,
+        password,
+        dbname: database,
+        host: `${name}-rw`,
+        port: '5432',
+        uri: `postgresql://${owner}:${password}@${host}:5432/${database}`,
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta('-rw'),
+      spec: { selector: labels, ports: [{ name: 'postgres', port: 5432, targetPort: 5432 }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: meta('-standin'),
+      spec: {
+        serviceName: `${name}-rw`,
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid },
+            containers: [
+              {
+                name: 'postgres',
+                image,
+                imagePullPolicy: 'IfNotPresent',
+                env: [
+                  { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+                  { name: 'POSTGRES_USER', value: owner },
+                  { name: 'POSTGRES_DB', value: database },
+                  { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: `${name}-app`, key: 'password' } } },
+                ],
+                ports: [{ name: 'postgres', containerPort: 5432 }],
+                readinessProbe: { exec: { command: ['pg_isready', '-h', '127.0.0.1', '-U', owner] }, periodSeconds: 2 },
+                resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1000m', memory: '1Gi' } },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  capabilities: { drop: ['ALL'] },
+                  seccompProfile: { type: 'RuntimeDefault' },
+                },
+                volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
+              },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data' },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: spec.storage?.storageClass,
+              resources: { requests: { storage: spec.storage?.size ?? '1Gi' } },
+            },
+          },
+        ],
+      },
+    },
+  ];
+}
+
+function overlayFolder(folder: FolderSync, images: LocalImages, notes: string[]): FolderSync {
+  const objects = folder.objects.map((object) => substituteImages(object, images, notes));
+  for (const cluster of folder.objects.filter(
+    (o) => o.kind === 'Cluster' && o.apiVersion.startsWith('postgresql.cnpg.io/'),
+  )) {
+    objects.push(...postgresStandIn(cluster, images.postgres));
+    notes.push(
+      `${label(cluster)}: stood in by ${cluster.metadata.name}-rw, ${cluster.metadata.name}-app and a StatefulSet on ${images.postgres} (no CloudNativePG operator)`,
+    );
+  }
+  return { ...folder, objects };
+}
+
+export function applyTestOverlay(plan: SyncPlan, images: LocalImages): OverlaidPlan {
+  const substitutions: string[] = [];
+  const folders = plan.folders.map((folder) => overlayFolder(folder, images, substitutions));
+  const applications = plan.applications.map((application) => {
+    const copy = structuredClone(application);
+    delete copy.metadata.finalizers;
+    return copy;
+  });
+  substitutions.push(`${applications.length} Applications: without their resources finalizer (no ArgoCD controller)`);
+  return { plan: { ...plan, folders, applications }, substitutions };
+}

@@ -3,7 +3,6 @@ import { k8s } from 'cdk8s-plus-28';
 import { HUB_PORT_NAMES, HubWorkload } from '../constructs/k8s/hub.ts';
 import { appLabels } from '../constructs/k8s/labels.ts';
 import { RestrictedNamespace } from '../constructs/k8s/namespace.ts';
-import { NatsJetStream } from '../constructs/k8s/nats.ts';
 import { AllowTraffic, Peer } from '../constructs/k8s/network-policy.ts';
 import { HubObservability } from '../constructs/k8s/observability.ts';
 import { PLATFORM_NAMESPACES, SYNC_WAVES } from '../constructs/k8s/platform.ts';
@@ -111,20 +110,6 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     egress: [{ peers: [Peer.pods(valkey.podLabels)], tcpPorts: [valkey.port] }],
   });
 
-  const natsChart = new Chart(app, 'nats');
-  const nats = new NatsJetStream(natsChart, 'Nats', { namespace: NAMESPACES.data, priorityClassName: PRIORITY_CLASS });
-  new AllowTraffic(natsChart, 'NatsTraffic', {
-    name: 'nats',
-    namespace: NAMESPACES.data,
-    podLabels: nats.podLabels,
-    ingress: [
-      { peers: [hubPeer(hubLabels)], tcpPorts: [nats.clientPort] },
-      { peers: [Peer.pods(nats.podLabels)], tcpPorts: [nats.clusterPort] },
-      { peers: [prometheus], tcpPorts: [nats.monitorPort] },
-    ],
-    egress: [{ peers: [Peer.pods(nats.podLabels)], tcpPorts: [nats.clusterPort] }],
-  });
-
   const hubChart = new Chart(app, 'hub');
   const hub = new HubWorkload(hubChart, 'Hub', {
     namespace: NAMESPACES.hub,
@@ -159,7 +144,6 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     egress: [
       { peers: [Peer.pods(postgres.cluster.podLabels, NAMESPACES.data)], tcpPorts: [5432] },
       { peers: [Peer.pods(valkey.podLabels, NAMESPACES.data)], tcpPorts: [valkey.port] },
-      { peers: [Peer.pods(nats.podLabels, NAMESPACES.data)], tcpPorts: [nats.clientPort] },
     ],
   });
 
@@ -176,7 +160,6 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     base,
     postgres.app,
     { app: 'valkey', chart: valkeyChart, namespace: NAMESPACES.data, syncWave: SYNC_WAVES.data },
-    { app: 'nats', chart: natsChart, namespace: NAMESPACES.data, syncWave: SYNC_WAVES.data },
     {
       app: 'hub',
       chart: hubChart,

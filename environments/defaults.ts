@@ -8,7 +8,7 @@ import type { Tier } from './schema.ts';
  * |------|-----------------------------|--------------------------------------------------|---------|
  * | 0    | one server, docker compose  | single cx33 × 1                                  | ~500    |
  * | 1    | 3 hubs behind a LB          | hub cx23 × 3 (2C/4GB), postgres cpx32 × 2,       | ~5,000  |
- * |      |                             | valkey cx23 × 2, nats cx23 × 3                   |         |
+ * |      |                             | valkey cx23 × 2                                  |         |
  * | 2    | k3s, CloudNativePG          | controlPlane cpx22 × 3, worker cpx42 × 3         | ~100k   |
  * | 3    | tier 2 in two regions       | as tier 2, per region                            | ~100k+  |
  *
@@ -101,7 +101,6 @@ export const SERVER_DEFAULTS = {
     hub: { type: 'cx23', count: 3 },
     postgres: { type: 'cpx32', count: 2, volumeGb: 100 },
     valkey: { type: 'cx23', count: 2, volumeGb: 20 },
-    nats: { type: 'cx23', count: 3, volumeGb: 20 },
   },
   2: { controlPlane: { type: 'cpx22', count: 3 }, worker: { type: 'cpx42', count: 3 } },
   3: { controlPlane: { type: 'cpx22', count: 3 }, worker: { type: 'cpx42', count: 3 } },

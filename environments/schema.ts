@@ -23,11 +23,11 @@ export type HetznerLocation = keyof typeof HETZNER_LOCATIONS;
 /** Server roles, and the roles each tier must size (see DESIGN.md §2). */
 export const ROLES_BY_TIER = {
   0: ['single'],
-  1: ['hub', 'postgres', 'valkey', 'nats'],
+  1: ['hub', 'postgres', 'valkey'],
   2: ['controlPlane', 'worker'],
   3: ['controlPlane', 'worker'],
 } as const satisfies Record<Tier, readonly string[]>;
-export const ROLES = ['single', 'hub', 'postgres', 'valkey', 'nats', 'controlPlane', 'worker'] as const;
+export const ROLES = ['single', 'hub', 'postgres', 'valkey', 'controlPlane', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
 const slug = z
@@ -218,6 +218,7 @@ export const hetznerEnvironmentSchema = z
     }),
     /** Regions in order of preference; the first is primary. Tier 3 needs two or more. */
     regions: z.array(regionSchema).min(1, 'must list at least one region'),
+    /** Server groups by role; a key outside ROLES (a typo, or a role the kit no longer runs) is refused. */
     servers: z.partialRecord(z.enum(ROLES), serverGroupSchema),
     adminCidrs: z.array(adminCidr).min(1, 'must list at least one admin network'),
     /** Remote state: an S3-compatible bucket with lock files. */

@@ -113,6 +113,14 @@ describe('environment validation rejects', () => {
     assert.deepEqual(problems, ['servers.worker: is not a role of tier 0 (roles: single)']);
   });
 
+  test('a NATS server group, which the kit no longer runs: the hub never used NATS', () => {
+    const problems = problemsOf(dev, (f) => {
+      f.tier = 1;
+      f.servers = { nats: { type: 'cx23', count: 3, volumeGb: 20 } };
+    });
+    assert.deepEqual(problems, ['servers: Unrecognized key: "nats"']);
+  });
+
   test('a standby region of tier 3 that would take traffic while its database is a read-only replica', () => {
     const problems = problemsOf(prod, (f) => (f.regions[1].servesGeoRegions = ['EEU']));
     assert.deepEqual(problems, [

@@ -202,7 +202,7 @@ describe('network policies', () => {
     ]);
     assert.deepEqual(
       hub.egress.map((e: any) => e.ports[0].port),
-      [5432, 6379, 4222],
+      [5432, 6379],
     );
   });
 
@@ -288,19 +288,14 @@ describe('CloudNativePG', () => {
 });
 
 describe('data services and observability', () => {
-  test('Valkey and NATS: replicated, persistent, with PDB, probes and limits', () => {
-    for (const [name, replicas] of [
-      ['valkey', 2],
-      ['nats', 3],
-    ] as const) {
-      const sts = one(`dist/k8s/staging/${name}`, 'StatefulSet', name);
-      assert.equal(sts.spec.replicas, replicas);
-      assert.equal(sts.spec.volumeClaimTemplates[0].spec.storageClassName, 'hcloud-volumes');
-      const c = sts.spec.template.spec.containers[0];
-      assert.ok(c.readinessProbe && c.livenessProbe && c.resources.limits.memory);
-      assert.equal(one(`dist/k8s/staging/${name}`, 'PodDisruptionBudget', name).spec.maxUnavailable, 1);
-      assert.ok(one(`dist/k8s/staging/${name}`, 'NetworkPolicy', name));
-    }
+  test('Valkey: replicated, persistent, with PDB, probes and limits', () => {
+    const sts = one('dist/k8s/staging/valkey', 'StatefulSet', 'valkey');
+    assert.equal(sts.spec.replicas, 2);
+    assert.equal(sts.spec.volumeClaimTemplates[0].spec.storageClassName, 'hcloud-volumes');
+    const c = sts.spec.template.spec.containers[0];
+    assert.ok(c.readinessProbe && c.livenessProbe && c.resources.limits.memory);
+    assert.equal(one('dist/k8s/staging/valkey', 'PodDisruptionBudget', 'valkey').spec.maxUnavailable, 1);
+    assert.ok(one('dist/k8s/staging/valkey', 'NetworkPolicy', 'valkey'));
   });
 
   test("the ServiceMonitor scrapes /metrics on the hub Service's operations port", () => {
@@ -334,6 +329,18 @@ describe('data services and observability', () => {
 describe('GitOps', () => {
   test('child Applications sync in waves: operators, then data, then the hub', () => {
     const apps = Object.fromEntries(applications('dist/k8s/staging').map((a) => [a.metadata.name, wave(a)]));
+    assert.deepEqual(Object.keys(apps).sort(), [
+      'barman-cloud',
+      'base',
+      'cert-manager',
+      'cloudnative-pg',
+      'hub',
+      'ingress-nginx',
+      'kube-prometheus-stack',
+      'observability',
+      'postgres',
+      'valkey',
+    ]);
     for (const operator of [
       'cert-manager',
       'cloudnative-pg',
@@ -392,7 +399,7 @@ describe('GitOps', () => {
       .filter((r) => r.app === APP_OF_APPS)
       .flatMap((r) => r.objects.map((a: any) => a.spec.source.path))
       .filter(Boolean);
-    assert.equal(paths.length, 18);
+    assert.equal(paths.length, 15);
     for (const path of paths) {
       assert.ok(
         Object.keys(files).some((f) => f.startsWith(`${path}/`)),

@@ -240,17 +240,16 @@ describe('tier 1 (high availability)', () => {
   const infra = synthEnvironment(env)['ha-infra']!;
 
   test('server counts per role, spread by placement groups', () => {
-    const counts = Object.fromEntries(
-      ['hub', 'postgres', 'valkey', 'nats'].map((r) => [r, serversOf(infra, r).length]),
-    );
-    assert.deepEqual(counts, { hub: 3, postgres: 2, valkey: 2, nats: 3 });
-    assert.equal(bodies(infra, 'hcloud_placement_group').length, 4);
+    const counts = Object.fromEntries(['hub', 'postgres', 'valkey'].map((r) => [r, serversOf(infra, r).length]));
+    assert.deepEqual(counts, { hub: 3, postgres: 2, valkey: 2 });
+    assert.equal(bodies(infra, 'hcloud_server').length, 7, 'no server outside these roles');
+    assert.equal(bodies(infra, 'hcloud_placement_group').length, 3);
     assert.ok(bodies(infra, 'hcloud_placement_group').every((g) => g.type === 'spread'));
   });
 
   test('stateful roles get volumes and protection; hubs are stateless', () => {
-    assert.equal(bodies(infra, 'hcloud_volume').length, 7);
-    for (const role of ['postgres', 'valkey', 'nats'])
+    assert.equal(bodies(infra, 'hcloud_volume').length, 4);
+    for (const role of ['postgres', 'valkey'])
       assert.ok(
         serversOf(infra, role).every((s) => s.delete_protection === true),
         role,
@@ -310,7 +309,7 @@ describe('tier 1 (high availability)', () => {
   });
 
   test('no web port is open on any server: traffic arrives through the load balancer', () => {
-    for (const role of ['hub', 'postgres', 'valkey', 'nats']) {
+    for (const role of ['hub', 'postgres', 'valkey']) {
       assert.deepEqual(Object.keys(rulesByPort(firewallFor(infra, role))), ['22'], role);
     }
   });
@@ -328,11 +327,6 @@ describe('tier 1 (high availability)', () => {
     );
     const valkeyReplica = cloudConfigOf(serversOf(infra, 'valkey')[1]!);
     assert.match(writtenFile(valkeyReplica, '/etc/ringforge/redis.conf'), /replicaof 10\.0\.1\.21 6379/);
-    const nats = cloudConfigOf(serversOf(infra, 'nats')[0]!);
-    assert.match(
-      writtenFile(nats, '/etc/nats-server.conf'),
-      /routes: \[nats:\/\/10\.0\.1\.32:6222, nats:\/\/10\.0\.1\.33:6222\]/,
-    );
   });
 });
 

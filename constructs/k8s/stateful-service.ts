@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { appLabels, selectorLabels } from './labels.ts';
 import { resources, restrictedContainer, restrictedPod } from './security.ts';
 
-/** What differs between the replicated data services (Valkey, NATS): the rest is shared policy. */
+/** What differs between replicated data services (today Valkey): the rest is shared policy. */
 export interface StatefulServiceProps {
   readonly name: string;
   readonly namespace: string;
@@ -26,8 +26,6 @@ export interface StatefulServiceProps {
   readonly priorityClassName: string;
   /** Where the persistent volume is mounted. */
   readonly dataPath: string;
-  /** ConfigMap mounted read-only at /etc/<name>. @default - none */
-  readonly configMap?: string;
   /** Extra containers, e.g. a metrics exporter. @default [] */
   readonly sidecars?: readonly k8s.Container[];
   /** Labels the client Service selects, e.g. only the primary. @default - every replica */
@@ -103,15 +101,11 @@ export class StatefulService extends Construct {
                 volumeMounts: [
                   { name: 'data', mountPath: p.dataPath },
                   { name: 'tmp', mountPath: '/tmp' },
-                  ...(p.configMap ? [{ name: 'config', mountPath: `/etc/${p.name}`, readOnly: true }] : []),
                 ],
               },
               ...(p.sidecars ?? []),
             ],
-            volumes: [
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
-              ...(p.configMap ? [{ name: 'config', configMap: { name: p.configMap } }] : []),
-            ],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
           },
         },
         volumeClaimTemplates: [

@@ -5,7 +5,6 @@ import { HubListener, HubLoadBalancer } from '../../constructs/hetzner/hub-load-
 import { DOCKER_IMAGE } from '../../constructs/hetzner/roles/single-node.ts';
 import {
   hubNodeCloudConfig,
-  natsNodeCloudConfig,
   postgresNodeCloudConfig,
   valkeyNodeCloudConfig,
 } from '../../constructs/hetzner/roles/tier1.ts';
@@ -15,13 +14,9 @@ import type { Layout, LayoutContext } from './context.ts';
 import { roleFirewall } from './firewalls.ts';
 
 /** Fixed host numbers in the subnet per role, so peers can be configured before they boot. */
-const FIRST_HOST = { loadBalancer: 1, postgres: 10, valkey: 20, nats: 30, hub: 40 } as const;
+const FIRST_HOST = { loadBalancer: 1, postgres: 10, valkey: 20, hub: 40 } as const;
 
-function group(
-  ctx: LayoutContext,
-  role: 'hub' | 'postgres' | 'valkey' | 'nats',
-  userData: (n: number, ip: string) => string,
-) {
+function group(ctx: LayoutContext, role: 'hub' | 'postgres' | 'valkey', userData: (n: number, ip: string) => string) {
   const size = ctx.env.servers[role]!;
   roleFirewall(ctx, role);
   const firstHost = FIRST_HOST[role];
@@ -42,8 +37,8 @@ function group(
 
 /**
  * Tier 1: hubs behind a Hetzner load balancer that terminates TLS with the origin certificate;
- * Postgres primary + streaming replica, Valkey primary + replica and a 3-node NATS cluster on
- * the private network. No server takes web traffic from the internet directly.
+ * Postgres primary + streaming replica and Valkey primary + replica on the private network. No
+ * server takes web traffic from the internet directly.
  */
 export const highAvailability: Layout = (ctx) => {
   const { env, network } = ctx;
@@ -57,10 +52,6 @@ export const highAvailability: Layout = (ctx) => {
   );
   group(ctx, 'valkey', (_, privateIp) =>
     renderCloudConfig(valkeyNodeCloudConfig({ privateIp, primaryIp: ip('valkey') })),
-  );
-  const natsPeers = Array.from({ length: env.servers.nats!.count }, (_, i) => ip('nats', i + 1));
-  group(ctx, 'nats', (n, privateIp) =>
-    renderCloudConfig(natsNodeCloudConfig({ privateIp, peers: natsPeers, name: `nats-${n}` })),
   );
   group(ctx, 'hub', (_, privateIp) =>
     renderCloudConfig(

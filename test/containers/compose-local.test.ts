@@ -76,8 +76,8 @@ describe('tier 0 compose file localized for podman', () => {
 
   it('rejects an image for a service the file does not have', () => {
     assert.throws(
-      () => localizeCompose(rendered, { ...options, images: { ...options.images, nats: 'localhost/nats:1' } }),
-      /no service to give an image: nats/,
+      () => localizeCompose(rendered, { ...options, images: { ...options.images, mailer: 'localhost/mailer:1' } }),
+      /no service to give an image: mailer/,
     );
   });
 });

@@ -199,29 +199,3 @@ export function valkeyNodeCloudConfig(p: { readonly privateIp: string; readonly 
     ],
   };
 }
-
-/** A NATS JetStream node clustered with its peers over the private network. */
-export function natsNodeCloudConfig(p: {
-  readonly privateIp: string;
-  readonly peers: readonly string[];
-  readonly name: string;
-}): CloudConfig {
-  const conf = [
-    `server_name: ${p.name}`,
-    `listen: ${p.privateIp}:4222`,
-    `http: ${p.privateIp}:8222`,
-    'jetstream { store_dir: /var/lib/nats }',
-    'cluster {',
-    '  name: ringforge',
-    `  listen: ${p.privateIp}:6222`,
-    `  routes: [${p.peers
-      .filter((ip) => ip !== p.privateIp)
-      .map((ip) => `nats://${ip}:6222`)
-      .join(', ')}]`,
-    '}',
-  ];
-  return {
-    writeFiles: [{ path: '/etc/nats-server.conf', content: `${conf.join('\n')}\n` }],
-    runcmd: [bindDataVolume('/var/lib/nats'), aptInstall('nats-server'), ['systemctl', 'restart', 'nats-server']],
-  };
-}

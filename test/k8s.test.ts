@@ -266,7 +266,12 @@ describe('CloudNativePG', () => {
     assert.equal(primary.spec.replica, undefined);
     const replica = one('dist/k8s/prod/hel1/postgres', 'Cluster', 'pg');
     assert.deepEqual(replica.spec.replica, { enabled: true, source: 'origin' });
-    assert.deepEqual(replica.spec.bootstrap, { recovery: { source: 'origin' } });
+    // Promoted, the replica's pg-app Secret must name the database and owner the primary's initdb made.
+    assert.deepEqual(replica.spec.bootstrap, { recovery: { source: 'origin', database: 'hub', owner: 'hub' } });
+    assert.deepEqual(
+      { database: replica.spec.bootstrap.recovery.database, owner: replica.spec.bootstrap.recovery.owner },
+      primary.spec.bootstrap.initdb,
+    );
     assert.deepEqual(replica.spec.externalClusters, [
       {
         name: 'origin',

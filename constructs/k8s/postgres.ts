@@ -27,19 +27,29 @@ export interface ObjectStoreLocation {
   readonly credentialsSecret: string;
 }
 
+/** The application database and its owner, which the hub reaches through the `<cluster>-app` Secret. */
+const APP_DATABASE = 'hub';
+const APP_OWNER = 'hub';
+
 /** How a cluster gets its first data: a fresh database, or streaming from another region's archive. */
 export class PostgresBootstrap {
   /** A new, empty database owned by `owner`. */
-  static initdb(database = 'hub', owner = 'hub'): PostgresBootstrap {
+  static initdb(database = APP_DATABASE, owner = APP_OWNER): PostgresBootstrap {
     return new PostgresBootstrap({ initdb: { database, owner } });
   }
 
   /**
    * A replica cluster (tier 3 secondary region): restores the primary's base backup from its object
-   * store, then keeps replaying its WAL archive until it is promoted.
+   * store, then keeps replaying its WAL archive until it is promoted. `database` and `owner` name
+   * what the primary's initdb created, so the `-app` Secret of the promoted cluster points at it
+   * (CloudNativePG would otherwise write `app`/`app`).
    */
-  static replicaOf(primary: { readonly serverName: string; readonly store: ObjectStoreLocation }): PostgresBootstrap {
-    return new PostgresBootstrap({ recovery: { source: 'origin' } }, primary);
+  static replicaOf(
+    primary: { readonly serverName: string; readonly store: ObjectStoreLocation },
+    database = APP_DATABASE,
+    owner = APP_OWNER,
+  ): PostgresBootstrap {
+    return new PostgresBootstrap({ recovery: { source: 'origin', database, owner } }, primary);
   }
 
   private constructor(

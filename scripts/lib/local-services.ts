@@ -43,10 +43,15 @@ export interface LocalPostgres extends LocalService {
    * directory: the restore drill's disaster.
    */
   destroy(): Promise<void>;
-  /** Restarts with more settings (e.g. `wal_level`, which needs a restart) and, optionally, a new environment. */
+  /**
+   * Restarts with more settings (e.g. `wal_level`, which needs a restart) and, optionally, a new
+   * environment; `standby` brings it back as a hot standby (see PostgresOptions.standby): a primary
+   * demoted under its clients.
+   */
   restart(change: {
     settings?: Readonly<Record<string, string>>;
     env?: Readonly<Record<string, string>>;
+    standby?: boolean;
   }): Promise<void>;
 }
 
@@ -72,6 +77,12 @@ export interface PostgresOptions {
   readonly onHost?: boolean;
   /** Seconds to wait for the server to accept connections. @default 30 */
   readonly startTimeoutSeconds?: number;
+  /**
+   * Start as a hot standby that stays in recovery: `standby.signal` with neither a primary to stream
+   * from nor a restore_command, so it takes read-only connections until `SELECT pg_promote()`. Runs
+   * on this machine, like onHost. @default false
+   */
+  readonly standby?: boolean;
 }
 
 export interface RestoredPostgresOptions extends Omit<PostgresOptions, 'keepData'> {
@@ -209,7 +220,8 @@ function onExit(cleanup: () => void): () => void {
 /** Starts a throwaway Postgres cluster (user `postgres`, trust auth, loopback only). */
 export async function startPostgres(options: PostgresOptions = {}): Promise<LocalPostgres> {
   // Containers through testcontainers when a runtime answers (scripts/lib/container-services.ts).
-  if (options.onHost !== true && options.keepData !== true && (await servicesPath()) === 'containers') {
+  const onHost = options.onHost === true || options.keepData === true || options.standby === true;
+  if (!onHost && (await servicesPath()) === 'containers') {
     return startPostgresContainer(options);
   }
   const binDir = postgresBinDir();
@@ -218,6 +230,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Loca
   const dataDir = join(root, 'data');
   if (runAs.uid !== undefined) chownSync(root, runAs.uid, runAs.gid ?? runAs.uid);
   run(runAs, join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  if (options.standby === true) writeStandbySignal(dataDir);
   return launchPostgres(binDir, runAs, root, dataDir, options, options.keepData === true ? [] : [root]);
 }
 
@@ -238,6 +251,11 @@ export async function startRestoredPostgres(
     chownToPostgres(join(dataDir, 'recovery.signal'));
   }
   return launchPostgres(binDir, runAs, root, dataDir, options, [root]);
+}
+
+function writeStandbySignal(dataDir: string): void {
+  writeFileSync(join(dataDir, 'standby.signal'), '');
+  chownToPostgres(join(dataDir, 'standby.signal'));
 }
 
 /** postgresql.auto.conf syntax: single quotes doubled inside a quoted value. */
@@ -340,6 +358,7 @@ async function launchPostgres(
     destroy: () => stopWith('immediate', true),
     async restart(change): Promise<void> {
       if (change.settings !== undefined) writeSettings(change.settings);
+      if (change.standby === true) writeStandbySignal(dataDir);
       run(runAs, pgCtl, pgCtlArgs('restart'), change.env ?? options.env);
       await waitForPort(port, startTimeout, 'Postgres', logFile);
     },

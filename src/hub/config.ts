@@ -153,6 +153,7 @@ const environmentSchema = z.object({
   HUB_WS_PING_INTERVAL_MS: integer(30_000, 1_000, 600_000),
   HUB_DB_POOL_SIZE: integer(10, 1, 500),
   HUB_MIGRATE_ON_START: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  HUB_STANDBY_POLL_MS: integer(2_000, 100, 600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -211,6 +212,8 @@ export interface HubConfig {
   readonly wsPingIntervalMs: number;
   readonly dbPoolSize: number;
   readonly migrateOnStart: boolean;
+  /** How often Postgres is asked whether it is in recovery: a standby's promotion, a primary's demotion. */
+  readonly standbyPollMs: number;
   readonly logLevel: string;
 }
 
@@ -282,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
     wsPingIntervalMs: e.HUB_WS_PING_INTERVAL_MS,
     dbPoolSize: e.HUB_DB_POOL_SIZE,
     migrateOnStart: e.HUB_MIGRATE_ON_START === 'true',
+    standbyPollMs: e.HUB_STANDBY_POLL_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

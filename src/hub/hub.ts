@@ -11,6 +11,7 @@ import { createOperationsServer, createPublicServer } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { HubMetrics } from './metrics.ts';
 import { migrations } from './migrations/index.ts';
+import { StandbyWatch } from './standby.ts';
 import { Presence } from './presence/presence.ts';
 import { createRedisPresenceStore } from './presence/redis-store.ts';
 import { createMemoryPresenceStore, type PresenceStore } from './presence/store.ts';
@@ -84,10 +85,17 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
   log.info({ mode: config.mode }, describeMode(config));
   const metrics = new HubMetrics(config.replicaId);
   const db: Database = await openDatabase(config, log);
-  if (config.migrateOnStart) {
-    const report = await migrate(db, migrations);
-    log.info({ applied: report.applied, schemaVersion: report.current }, 'database schema is current');
-  }
+  const standby = new StandbyWatch(db, {
+    log,
+    inRecoveryGauge: metrics.databaseInRecovery,
+    pollMs: config.standbyPollMs,
+    async prepare() {
+      if (!config.migrateOnStart) return;
+      const report = await migrate(db, migrations);
+      log.info({ applied: report.applied, schemaVersion: report.current }, 'database schema is current');
+    },
+  });
+  await standby.start();
   const { bus, store, buckets, prune } = await openBus(config, log);
   const presence = new Presence(store, bus, config.presenceTtlMs, log);
   const services: Services = {
@@ -112,16 +120,23 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
   };
 
   let draining = false;
-  const readiness = { draining: () => draining };
+  const readiness = { draining: () => draining, primary: () => standby.notReadyReason };
   const server = createPublicServer(services, readiness);
   const operations = createOperationsServer(services, readiness);
-  const gateway = new AgentGateway(server, services);
+  const gateway = new AgentGateway(server, services, () => standby.notReadyReason === undefined);
+  // PGlite is never a standby. Sessions on a demoted database would fail every write: they are drained
+  // as on shutdown (requests in hand answered, then close 1012), so agents reconnect to a ready replica,
+  // in the region whose database is now the primary.
+  if (db.kind === 'postgres') standby.watch(() => gateway.drainSessions('database demoted: reconnect'));
   const port = await listen(server, config.port, config.host);
   const adminPort = await listen(operations, config.adminPort, config.adminHost);
 
   // A sweep slower than the interval skips the ticks it overlaps instead of queueing them.
   let sweeping: Promise<void> | undefined;
+  // Both write, which a database in recovery refuses.
+  const writable = () => standby.notReadyReason === undefined;
   const sweeper = setInterval(() => {
+    if (!writable()) return;
     sweeping ??= services.tasks
       .sweep()
       .catch((error: unknown) => log.warn({ err: error }, 'task sweep failed'))
@@ -129,6 +144,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
   }, config.sweepIntervalMs);
   const housekeeping = setInterval(() => {
     prune();
+    if (!writable()) return;
     pruneIdempotencyKeys(db, IDEMPOTENCY_RETENTION_MS).catch((error: unknown) =>
       log.warn({ err: error }, 'pruning idempotency keys failed'),
     );
@@ -144,6 +160,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
     stopping ??= (async () => {
       const deadline = Date.now() + config.shutdownGraceMs;
       draining = true;
+      await standby.stop();
       log.info({ reason, connections: gateway.connections }, 'hub draining: not ready, refusing new connections');
       gateway.refuseNewConnections();
       await new Promise((resolve) => setTimeout(resolve, Math.min(config.drainDelayMs, config.shutdownGraceMs / 2)));

@@ -67,6 +67,12 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  readonly databaseInRecovery = new Gauge({
+    name: 'hub_database_in_recovery',
+    help: '1 while the database is in recovery (a hot standby, or a demoted primary) and the hub is not ready, else 0',
+    registers: [this.registry],
+  });
+
   constructor(replicaId: string) {
     this.registry.setDefaultLabels({ replica: replicaId });
     collectDefaultMetrics({ register: this.registry, prefix: 'hub_' });

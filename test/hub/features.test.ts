@@ -47,7 +47,12 @@ for (const mode of MODES) {
         assert.equal(health.status, 200);
         const ready = await fetch(`${hub.httpUrl}/api/ready`);
         assert.equal(ready.status, 200);
-        assert.deepEqual(((await ready.json()) as any).checks, { database: 'ok', bus: 'ok', draining: 'ok' });
+        assert.deepEqual(((await ready.json()) as any).checks, {
+          database: 'ok',
+          bus: 'ok',
+          primary: 'ok',
+          draining: 'ok',
+        });
       });
 
       it('exports connected agents, counters and latency histograms in Prometheus format', async () => {

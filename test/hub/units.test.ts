@@ -21,6 +21,7 @@ describe('configuration', () => {
       [20, 50, 5],
     );
     assert.deepEqual([config.adminHost, config.adminPort], ['127.0.0.1', 9090]);
+    assert.equal(config.standbyPollMs, 2_000);
   });
 
   it('takes configurable rate limits and server mode URLs', () => {
@@ -42,6 +43,7 @@ describe('configuration', () => {
           HUB_PORT: '70000',
           LOG_LEVEL: 'loud',
           HUB_MIGRATE_ON_START: 'yes',
+          HUB_STANDBY_POLL_MS: '50',
           REDIS_URL: 'http://x',
           HUB_TRUSTED_PROXIES: '10.0.0.0/8, 10.1.2.3/33',
         });
@@ -53,8 +55,9 @@ describe('configuration', () => {
     assert.ok(error instanceof ConfigError);
     assert.deepEqual(
       error.problems.map((p) => p.split(':')[0]),
-      ['HUB_PORT', 'HUB_TRUSTED_PROXIES', 'REDIS_URL', 'HUB_MIGRATE_ON_START', 'LOG_LEVEL'],
+      ['HUB_PORT', 'HUB_TRUSTED_PROXIES', 'REDIS_URL', 'HUB_MIGRATE_ON_START', 'HUB_STANDBY_POLL_MS', 'LOG_LEVEL'],
     );
+    assert.match(error.message, /HUB_STANDBY_POLL_MS: must be an integer between 100 and 600000 \(got "50"\)/);
     assert.match(error.message, /HUB_TRUSTED_PROXIES: must be IP addresses or CIDR ranges .*"10\.1\.2\.3\/33"/);
   });
 

@@ -7,6 +7,8 @@ import { sendJson } from './respond.ts';
 export interface Readiness {
   /** True once shutdown has begun. */
   readonly draining: () => boolean;
+  /** Why the database cannot be served yet (in recovery, migrating), or undefined when it can. */
+  readonly primary: () => string | undefined;
 }
 
 type Target = NonNullable<ReturnType<typeof requestTarget>>;
@@ -34,8 +36,14 @@ export function createOperationsServer(services: Services, readiness: Readiness)
       res.end(text);
       return 'metrics';
     }
-    if (target.path.startsWith('/api/admin/')) return handleAdmin(services, req, res, target);
-    return undefined;
+    if (!target.path.startsWith('/api/admin/')) return undefined;
+    // The admin API writes; on a standby it would only fail (and count as internal errors).
+    const notPrimary = readiness.primary();
+    if (notPrimary !== undefined) {
+      sendJson(res, 503, { error: notPrimary });
+      return 'admin.standby';
+    }
+    return handleAdmin(services, req, res, target);
   });
 }
 
@@ -115,5 +123,10 @@ async function readinessChecks(services: Services, readiness: Readiness): Promis
     probe(() => services.db.ping(PROBE_TIMEOUT_MS)),
     probe(() => services.bus.ping(PROBE_TIMEOUT_MS)),
   ]);
-  return { database, bus, draining: readiness.draining() ? 'draining' : 'ok' };
+  return {
+    database,
+    bus,
+    primary: readiness.primary() ?? 'ok',
+    draining: readiness.draining() ? 'draining' : 'ok',
+  };
 }

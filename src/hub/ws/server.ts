@@ -37,6 +37,8 @@ export class AgentGateway {
   constructor(
     server: Server,
     private readonly services: Services,
+    /** Whether the hub can serve sessions now (not while its database is a standby); else upgrades get 503. */
+    private readonly serving: () => boolean = () => true,
   ) {
     this.registry = new SessionRegistry(services);
     this.slots = new ConnectionSlots(services.config.limits);
@@ -63,7 +65,12 @@ export class AgentGateway {
     this.accepting = false;
     clearInterval(this.pinger);
     clearInterval(this.refresher);
-    await Promise.all([...this.sessions].map((session) => session.drain()));
+    await this.drainSessions('hub restarting: reconnect');
+  }
+
+  /** Drains every session open now, with `reason` in the 1012 close frame; the gateway itself carries on. */
+  async drainSessions(reason: string): Promise<void> {
+    await Promise.all([...this.sessions].map((session) => session.drain(reason)));
   }
 
   /** Waits until every socket has closed, or terminates the stragglers when the deadline passes. */
@@ -77,7 +84,7 @@ export class AgentGateway {
     // A client may reset the connection at any moment; the error must not escape from this socket.
     socket.on('error', (error) => this.services.log.debug({ err: error.message }, 'upgrade socket error'));
     if (requestTarget(request.url)?.path !== WS_PATH) return refuse(socket, '404 Not Found');
-    if (!this.accepting) return refuse(socket, '503 Service Unavailable');
+    if (!this.accepting || !this.serving()) return refuse(socket, '503 Service Unavailable');
     const address = clientAddress(request, this.services.config.trustedProxies);
     const release = this.slots.forSocket(address);
     if (typeof release === 'string') {

@@ -83,10 +83,10 @@ export class Session implements LiveSession {
   }
 
   /** Stops taking requests, answers the ones already received, then tells the client to reconnect. */
-  async drain(): Promise<void> {
+  async drain(reason: string): Promise<void> {
     this.draining = true;
     await this.queue;
-    this.close(CLOSE.serviceRestart, 'hub restarting: reconnect');
+    this.close(CLOSE.serviceRestart, reason);
   }
 
   close(code: number, reason: string): void {

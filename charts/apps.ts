@@ -128,7 +128,6 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     websocketPath: env.hub.websocketPath,
     // The ingress controller's pods forward the client address; nothing else reaches the public port.
     trustedProxies: [t.podCidr],
-    databaseUrl: { name: `${postgres.cluster.name}-app`, key: 'uri' },
     priorityClassName: PRIORITY_CLASS,
   });
   new AllowTraffic(hubChart, 'HubTraffic', {

@@ -92,22 +92,63 @@ function substituteImages(object: KubeObject, images: LocalImages, notes: string
 
 interface CnpgCluster {
   spec: {
-    bootstrap?: { initdb?: { database?: string; owner?: string } };
+    bootstrap?: {
+      initdb?: { database?: string; owner?: string };
+      recovery?: { database?: string; owner?: string };
+    };
+    replica?: { enabled?: boolean };
     storage?: { size?: string; storageClass?: string };
   };
 }
 
-/** What CloudNativePG would create for a `Cluster`: its read-write Service, app Secret and a primary. */
+/** A replica cluster (a standby region) follows another region's primary and takes no writes. */
+export const isReplicaCluster = (cluster: KubeObject) =>
+  (cluster as unknown as CnpgCluster).spec.replica?.enabled === true;
+
+/*
+ * First start of the stand-in: initdb, the owner role and its database as CloudNativePG's bootstrap
+ * makes them (the owner is not a superuser), and for a replica cluster a standby.signal: Postgres then
+ * stays in recovery, read-only, as a replica cluster's primary does until it is promoted.
+ */
+const INIT_SCRIPT = `set -eu
+[ -s "$PGDATA/PG_VERSION" ] && exit 0
+initdb --username=postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 -D "$PGDATA" >/dev/null
+echo 'host all all all scram-sha-256' >>"$PGDATA/pg_hba.conf"
+echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
+pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+psql -v ON_ERROR_STOP=1 -U postgres -d postgres -v owner="$OWNER" -v db="$DATABASE" -v pw="$PASSWORD" <<'SQL'
+CREATE ROLE :"owner" LOGIN PASSWORD :'pw';
+CREATE DATABASE :"db" OWNER :"owner";
+SQL
+pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+if [ "$STANDBY" = true ]; then touch "$PGDATA/standby.signal"; fi`;
+
+/**
+ * What CloudNativePG would create for a `Cluster`: its read-write Service, app Secret and a primary
+ * (in recovery for a replica cluster; `pg_promote()` promotes it, as a switchover would).
+ */
 export function postgresStandIn(cluster: KubeObject, image: string): KubeObject[] {
   const { name, namespace } = cluster.metadata;
   const spec = (cluster as unknown as CnpgCluster).spec;
-  const database = spec.bootstrap?.initdb?.database ?? 'app';
-  const owner = spec.bootstrap?.initdb?.owner ?? database;
+  const bootstrap = spec.bootstrap?.initdb ?? spec.bootstrap?.recovery;
+  const database = bootstrap?.database ?? 'app';
+  const owner = bootstrap?.owner ?? database;
   const password = randomBytes(24).toString('base64url');
   const host = `${name}-rw.${namespace}`;
   const labels = { 'cnpg.io/cluster': name, 'cnpg.io/instanceRole': 'primary', role: 'primary' };
   const meta = (suffix: string) => ({ name: `${name}${suffix}`, namespace, labels: { 'cnpg.io/cluster': name } });
   const uid = 999;
+  const container = {
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    env: [{ name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' }],
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
+  };
   return [
     {
       apiVersion: 'v1',
@@ -141,26 +182,27 @@ export function postgresStandIn(cluster: KubeObject, image: string): KubeObject[
           metadata: { labels },
           spec: {
             securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid },
+            initContainers: [
+              {
+                ...container,
+                name: 'bootstrap',
+                command: ['bash', '-c', INIT_SCRIPT],
+                env: [
+                  ...container.env,
+                  { name: 'OWNER', value: owner },
+                  { name: 'DATABASE', value: database },
+                  { name: 'STANDBY', value: String(isReplicaCluster(cluster)) },
+                  { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${name}-app`, key: 'password' } } },
+                ],
+              },
+            ],
             containers: [
               {
+                ...container,
                 name: 'postgres',
-                image,
-                imagePullPolicy: 'IfNotPresent',
-                env: [
-                  { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
-                  { name: 'POSTGRES_USER', value: owner },
-                  { name: 'POSTGRES_DB', value: database },
-                  { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: `${name}-app`, key: 'password' } } },
-                ],
                 ports: [{ name: 'postgres', containerPort: 5432 }],
-                readinessProbe: { exec: { command: ['pg_isready', '-h', '127.0.0.1', '-U', owner] }, periodSeconds: 2 },
+                readinessProbe: { exec: { command: ['pg_isready', '-h', '127.0.0.1'] }, periodSeconds: 2 },
                 resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1000m', memory: '1Gi' } },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  capabilities: { drop: ['ALL'] },
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
-                volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
               },
             ],
           },
@@ -187,7 +229,7 @@ function overlayFolder(folder: FolderSync, images: LocalImages, notes: string[])
   )) {
     objects.push(...postgresStandIn(cluster, images.postgres));
     notes.push(
-      `${label(cluster)}: stood in by ${cluster.metadata.name}-rw, ${cluster.metadata.name}-app and a StatefulSet on ${images.postgres} (no CloudNativePG operator)`,
+      `${label(cluster)}${isReplicaCluster(cluster) ? ' (replica cluster: the stand-in starts in recovery)' : ''}: stood in by ${cluster.metadata.name}-rw, ${cluster.metadata.name}-app and a StatefulSet on ${images.postgres} (no CloudNativePG operator)`,
     );
   }
   return { ...folder, objects };

@@ -19,7 +19,8 @@ import { copyDatabaseSecret, operatorSecrets } from './operator-secrets.ts';
 import { acrossPods, provisionThrough, serviceRoundTrip } from './proofs.ts';
 import { waitForAutoscaler, waitForWorkload } from './rollout.ts';
 import { readSyncPlan, type FolderSync, type KubeObject } from './sync-plan.ts';
-import { applyTestOverlay } from './test-overlay.ts';
+import { promote, standbyReadyAnswer, waitForStandbyHubs } from './standby.ts';
+import { applyTestOverlay, isReplicaCluster } from './test-overlay.ts';
 
 const ROLLOUT_TIMEOUT_MS = 300_000;
 
@@ -79,6 +80,7 @@ export async function verifyCluster(
     ]),
   ];
   const cluster = `${envName} ${clusterDir}`;
+  const standby = plan.folders.flatMap((f) => f.objects).find((o) => o.kind === 'Cluster' && isReplicaCluster(o));
   try {
     await timeline.phase('reset', `delete namespaces ${namespaces.join(', ')} left by an earlier run`, () =>
       reset(kubectl, namespaces),
@@ -111,6 +113,11 @@ export async function verifyCluster(
         async () => {
           if (workloads.some((w) => w.metadata.name === 'hub')) await copyDatabaseSecret(kubectl);
           await kubectl.apply(folder.objects);
+          const hubOnStandby = standby !== undefined && workloads.some((w) => w.metadata.name === 'hub');
+          if (hubOnStandby) {
+            await kubectl.apply(folder.objects);
+            return;
+          }
           for (const workload of workloads) {
             const kind = workload.kind as 'Deployment' | 'StatefulSet';
             await waitForWorkload(
@@ -132,6 +139,24 @@ export async function verifyCluster(
         objects: folder.objects.length,
         workloads: workloads.map((w) => `${w.kind}/${w.metadata.name}`),
       });
+    }
+
+    if (standby !== undefined) {
+      const hpa = plan.folders.flatMap((f) => f.objects).find((o) => o.kind === 'HorizontalPodAutoscaler')!;
+      const min = (hpa.spec as { minReplicas?: number }).minReplicas ?? 1;
+      const addresses = await timeline.phase(
+        'standby',
+        `${min} standby hubs up and not ready while the database is in recovery`,
+        () => waitForStandbyHubs(kubectl, NAMESPACES.hub, 'app.kubernetes.io/name=hub', min, ROLLOUT_TIMEOUT_MS),
+      );
+      const answers = await Promise.all(addresses.map((a) => standbyReadyAnswer(`${a}:8080`)));
+      proofs['standby hubs before promotion'] = `${addresses.length} pods up, /api/ready 503: ${answers[0]}`;
+      await timeline.phase('promote', `promote the replica cluster (pg_promote on ${standby.metadata.name})`, () =>
+        promote(kubectl, standby.metadata.namespace!, `${standby.metadata.name}-standin`),
+      );
+      await timeline.phase('takeover', 'the hubs become Ready by themselves', () =>
+        waitForAutoscaler(kubectl, NAMESPACES.hub, hpa.metadata.name, ROLLOUT_TIMEOUT_MS),
+      );
     }
 
     const service = await kubectl.json<{ spec: { clusterIP: string; ports: { name: string; port: number }[] } }>([

@@ -1,11 +1,16 @@
 /*
- * `npm run cluster -- up|down|status`: a single-node Kubernetes on this machine, built from source
- * (scripts/cluster/build.sh), every listener on loopback and pods on a local bridge.
- *   up      builds what is missing, starts etcd, the control plane, containerd, the kubelet and
- *           kube-proxy, installs ../shared/crds and the `hcloud-volumes` class, imports the local
- *           images, and prints the kubeconfig. Running it again starts only what is not running.
+ * `npm run cluster -- up|down|status`: a two-node Kubernetes on this machine, built from source
+ * (scripts/cluster/build.sh), every listener on loopback or a local bridge: nodes `ringforge-node` and
+ * `ringforge-node-2`, each with its own containerd, kubelet and bridge (see layout.ts), so a node can
+ * be drained for real and its pods move to the other.
+ *   up [--region <location>]
+ *           builds what is missing, starts etcd, the control plane, each node's containerd and
+ *           kubelet, kube-proxy, labels the nodes with the region (default: the staging environment's
+ *           first region's location) and its zone as the hcloud cloud-controller-manager does, installs
+ *           ../shared/crds and the `hcloud-volumes` class, imports the local images into both nodes,
+ *           and prints the kubeconfig. Running it again starts only what is not running.
  *   down    removes the pods, stops every daemon `up` started and restores the host's settings.
- *   status  each daemon, the node, the kubeconfig, and what this cluster does not have.
+ *   status  each daemon, each node, the kubeconfig, and what this cluster does not have.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,24 +20,25 @@ import { waitFor } from '../containers/podman.ts';
 import { repoRoot } from '../lib/tools.ts';
 import { apiGet } from './api.ts';
 import { writeConfigs } from './configs.ts';
-import { controlPlane, daemons, node, provisioner } from './daemons.ts';
+import { controlPlane, daemons, kubeProxy, nodeDaemons, provisioner } from './daemons.ts';
 import { prepareHost, restoreHost } from './host.ts';
 import { crictl, importPauseImage, importProjectImages } from './images.ts';
 import {
   adminKubeconfig,
   binaries,
   bridgeGateway,
-  containerdSocket,
   crdDir,
   kubernetesVersion,
   missingBinaries,
-  nodeName,
+  nodes,
   stateDir,
   storageClassName,
+  type NodeLayout,
 } from './layout.ts';
 import { ensurePki } from './pki.ts';
 import { runningPid, start, stop } from './processes.ts';
 import { provisionerName } from './provisioner.ts';
+import { defaultRegion, regionArgument, regionLabel, topologyLabels, zoneLabel } from './topology.ts';
 
 const say = (message: string) => console.log(`[cluster] ${message}`);
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
@@ -41,16 +47,53 @@ const kubectl = (args: readonly string[], input?: string) =>
   $({ quiet: true, input })`${binaries.kubectl} --kubeconfig ${adminKubeconfig} ${args}`;
 
 interface NodeObject {
+  metadata: { labels?: Record<string, string> };
+  spec: { podCIDR?: string; unschedulable?: boolean };
   status: { conditions?: { type: string; status: string; message?: string; lastHeartbeatTime: string }[] };
 }
 
+const getNode = (name: string) => apiGet<NodeObject>(`/api/v1/nodes/${name}`).catch(() => undefined);
+
 /** The node's Ready condition; one reported before `since` (a node object left from an earlier run) is stale. */
-async function nodeReady(since = 0): Promise<string> {
-  const found = await apiGet<NodeObject>(`/api/v1/nodes/${nodeName}`).catch(() => undefined);
-  const ready = found?.status.conditions?.find((c) => c.type === 'Ready');
+async function nodeReady(name: string, since = 0): Promise<string> {
+  const ready = (await getNode(name))?.status.conditions?.find((c) => c.type === 'Ready');
   if (ready === undefined) return 'not registered';
   if (Date.parse(ready.lastHeartbeatTime) < since) return 'no status from this kubelet yet';
   return ready.status === 'True' ? 'Ready' : `NotReady: ${ready.message}`;
+}
+
+/**
+ * Registers a node that is not yet with its bridge's /24 as pod CIDR (the controller-manager then
+ * keeps it, whichever kubelet registers first) and its topology labels; the kubelet takes the object
+ * over and keeps labels it does not set itself.
+ */
+async function ensureNodeObject(node: NodeLayout, labels: Record<string, string>): Promise<void> {
+  const found = await getNode(node.name);
+  if (found === undefined) {
+    const object = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: node.name, labels },
+      spec: { podCIDR: node.podCidr, podCIDRs: [node.podCidr] },
+    };
+    await kubectl(['create', '-f', '-'], stringify(object));
+  } else if (found.spec.podCIDR !== undefined && found.spec.podCIDR !== node.podCidr) {
+    say(`node ${node.name}: pod CIDR ${found.spec.podCIDR} differs from its bridge's ${node.podCidr}`);
+  }
+}
+
+/** The labels the hcloud cloud-controller-manager sets on a real node, set again on each `up`. */
+async function labelNode(node: NodeLayout, labels: Record<string, string>): Promise<void> {
+  await kubectl(['label', '--overwrite', 'node', node.name, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
+}
+
+/** Starts a node's containerd and kubelet; returns when the kubelet was started (0: it ran already). */
+async function startNode({ node, containerd, kubelet }: (typeof nodeDaemons)[number]): Promise<number> {
+  await start(containerd);
+  await importPauseImage(node);
+  // A kubelet started now reports at once; heartbeats carry whole seconds.
+  const kubeletStarted = Math.floor(Date.now() / 1000) * 1000;
+  return (await start(kubelet)) ? kubeletStarted : 0;
 }
 
 const storageClass = {
@@ -77,8 +120,10 @@ async function installAddons(): Promise<void> {
   say(`storage class ${storageClassName}: ${provisionerName}`);
 }
 
-async function up(): Promise<void> {
+async function up(args: readonly string[]): Promise<void> {
   const started = Date.now();
+  const region = regionArgument(args, defaultRegion);
+  const labels = topologyLabels(region);
   say(`building (cached after the first run) Kubernetes v${kubernetesVersion}`);
   await $({ stdio: 'inherit' })`bash ${join(repoRoot, 'scripts', 'cluster', 'build.sh')}`;
   const missing = missingBinaries();
@@ -88,19 +133,23 @@ async function up(): Promise<void> {
   writeConfigs();
   await prepareHost();
   for (const daemon of controlPlane) await start(daemon);
-  await start(node.containerd);
-  await importPauseImage();
-  // A kubelet started now reports at once; heartbeats carry whole seconds.
-  const nodeStarted = Math.floor(Date.now() / 1000) * 1000;
-  const since = (await start(node.kubelet)) ? nodeStarted : 0;
-  await start(node.kubeProxy);
-  await waitFor(`node ${nodeName} Ready`, 120, async () => (await nodeReady(since)) === 'Ready');
-  say(`node ${nodeName}: Ready (${seconds(nodeStarted)})`);
+  for (const node of nodes) await ensureNodeObject(node, labels);
+  const nodesStarted = Date.now();
+  // Both nodes at once: each waits on its own containerd and kubelet.
+  const since = await Promise.all(nodeDaemons.map(startNode));
+  await start(kubeProxy);
+  for (const [i, node] of nodes.entries()) {
+    await waitFor(`node ${node.name} Ready`, 120, async () => (await nodeReady(node.name, since[i])) === 'Ready');
+    await labelNode(node, labels);
+    say(
+      `node ${node.name}: Ready, region ${labels[regionLabel]}, zone ${labels[zoneLabel]} (${seconds(nodesStarted)})`,
+    );
+  }
   await installAddons();
   await start(provisioner);
   const imagesStarted = Date.now();
   const hub = await importProjectImages();
-  say(`images: imported (${seconds(imagesStarted)}); the hub is ${hub}`);
+  say(`images: imported into ${nodes.length} nodes (${seconds(imagesStarted)}); the hub is ${hub}`);
   say(`up in ${seconds(started)}`);
   printAccess();
 }
@@ -113,20 +162,22 @@ function printAccess(): void {
 
 async function down(): Promise<void> {
   const started = Date.now();
-  for (const name of ['volume-provisioner', 'kube-scheduler', 'kube-controller-manager', 'kubelet']) await stop(name);
-  if (runningPid('containerd') !== undefined) {
+  for (const name of ['volume-provisioner', 'kube-scheduler', 'kube-controller-manager']) await stop(name);
+  for (const node of nodes) await stop(node.kubeletDaemon);
+  for (const node of nodes) {
+    if (runningPid(node.containerdDaemon) === undefined) continue;
     // Through CRI, so the CNI plugins release each pod's interface, address and port mappings.
-    const removed = await crictl(['rmp', '--all', '--force']).nothrow();
-    say(`pods removed${removed.exitCode === 0 ? '' : `, with errors: ${removed.stderr.trim()}`}`);
+    const removed = await crictl(node, ['rmp', '--all', '--force']).nothrow();
+    say(`${node.name}: pods removed${removed.exitCode === 0 ? '' : `, with errors: ${removed.stderr.trim()}`}`);
   }
-  await stop('containerd');
+  for (const node of nodes) await stop(node.containerdDaemon);
   stopOrphanShims();
   for (const name of ['kube-proxy', 'coredns', 'api-relay', 'kube-apiserver', 'etcd']) await stop(name);
   await restoreHost();
   say(`down in ${seconds(started)}: host settings restored; data kept in ${stateDir}`);
 }
 
-/** Container shims of this cluster's containerd that outlived it (pods removed before are gone already). */
+/** Container shims of this cluster's containerds that outlived them (pods removed before are gone already). */
 function stopOrphanShims(): void {
   for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
     let cmdline: string[];
@@ -135,7 +186,8 @@ function stopOrphanShims(): void {
     } catch {
       continue;
     }
-    if (cmdline[0]?.endsWith('containerd-shim-runc-v2') && cmdline.includes(containerdSocket)) {
+    const ours = nodes.some((node) => cmdline.includes(node.containerdSocket));
+    if (cmdline[0]?.endsWith('containerd-shim-runc-v2') && ours) {
       say(`stopping leftover shim ${pid}`);
       process.kill(Number(pid), 'SIGKILL');
     }
@@ -150,24 +202,33 @@ async function status(): Promise<void> {
     allRunning &&= state === 'ready';
     say(`${daemon.name.padEnd(24)} ${state}${pid === undefined ? '' : ` (pid ${pid})`}`);
   }
-  if (runningPid('kube-apiserver') !== undefined) say(`node ${nodeName}: ${await nodeReady()}`);
+  if (runningPid('kube-apiserver') !== undefined) {
+    for (const node of nodes) {
+      const found = await getNode(node.name);
+      const ready = await nodeReady(node.name);
+      allRunning &&= ready === 'Ready';
+      const where = `region ${found?.metadata.labels?.[regionLabel] ?? '-'}, zone ${found?.metadata.labels?.[zoneLabel] ?? '-'}`;
+      const cordoned = found?.spec.unschedulable ? ', cordoned' : '';
+      say(`node ${node.name.padEnd(19)} ${ready}${cordoned} (${node.bridge} ${node.podCidr}, ${where})`);
+    }
+  }
   say(
     'not installed: metrics-server, an ingress controller, a NetworkPolicy enforcer (the bridge CNI ignores policies)',
   );
-  say(`cluster DNS: CoreDNS on ${bridgeGateway}:53 answers for cluster.local only`);
+  say(`cluster DNS: CoreDNS on ${bridgeGateway}:53 answers for cluster.local only, for both nodes' pods`);
   printAccess();
   if (!allRunning) process.exitCode = 3;
 }
 
-const command = process.argv[2];
-const actions: Record<string, () => Promise<void>> = { up, down, status };
+const [command, ...args] = process.argv.slice(2);
+const actions: Record<string, (args: readonly string[]) => Promise<void>> = { up, down, status };
 const action = command === undefined ? undefined : actions[command];
 if (action === undefined) {
-  console.error('usage: npm run cluster -- up|down|status');
+  console.error('usage: npm run cluster -- up [--region <location>] | down | status');
   process.exit(2);
 }
 try {
-  await action();
+  await action(args);
 } catch (error) {
   console.error(`[cluster] FAILED: ${(error as Error).message}`);
   process.exit(1);

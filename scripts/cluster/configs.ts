@@ -1,6 +1,6 @@
 /*
- * The components' configuration files: one kubeconfig per client identity, the kubelet's and
- * kube-proxy's configuration, containerd's, the CNI network and CoreDNS's. `up` rewrites a file only
+ * The components' configuration files: one kubeconfig per client identity, kube-proxy's and
+ * CoreDNS's, and per node the kubelet's, containerd's and the CNI network's. `up` rewrites a file only
  * when its content changed (a daemon reads a change when next started; kube-proxy exits on one);
  * nothing here holds a secret beyond paths to the keys.
  */
@@ -11,36 +11,30 @@ import {
   adminKubeconfig,
   apiserverUrl,
   bridgeGateway,
-  bridgeName,
   clusterCidr,
   cniBinDir,
-  cniConfDir,
-  cniIpamDir,
   configDir,
-  containerdRoot,
-  containerdSocket,
-  containerdState,
   corednsReadyPort,
-  kubeletDir,
+  nodes,
   pauseImage,
-  podCidr,
-  podLogsDir,
+  type NodeLayout,
 } from './layout.ts';
-import { certs, pki } from './pki.ts';
+import { certs, kubeletCert, pki, type CertSpec } from './pki.ts';
 
 type Identity = Exclude<keyof typeof certs, 'apiserver' | 'apiserverKubeletClient' | 'frontProxyClient'>;
 
+const kubeconfigPath = (spec: CertSpec) =>
+  spec === certs.admin ? adminKubeconfig : join(configDir, `${spec.name}.kubeconfig`);
+
 export const configs = {
-  kubeconfig: (who: Identity) => (who === 'admin' ? adminKubeconfig : join(configDir, `${certs[who].name}.kubeconfig`)),
-  kubelet: join(configDir, 'kubelet.yaml'),
+  kubeconfig: (who: Identity) => kubeconfigPath(certs[who]),
+  kubeletKubeconfig: (node: NodeLayout) => kubeconfigPath(kubeletCert(node)),
   kubeProxy: join(configDir, 'kube-proxy.yaml'),
-  containerd: join(configDir, 'containerd.toml'),
-  cni: join(cniConfDir, '10-ringforge.conflist'),
+  cni: (node: NodeLayout) => join(node.cniConfDir, '10-ringforge.conflist'),
   corefile: join(configDir, 'Corefile'),
 };
 
-function kubeconfig(who: Identity): string {
-  const spec = certs[who];
+function kubeconfig(spec: CertSpec): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
@@ -51,12 +45,15 @@ function kubeconfig(who: Identity): string {
   });
 }
 
-const kubeletConfig = {
+const kubeletConfig = (node: NodeLayout) => ({
   apiVersion: 'kubelet.config.k8s.io/v1beta1',
   kind: 'KubeletConfiguration',
-  // A node's address may not be loopback: the kubelet serves on the bridge's (see daemons.ts).
-  address: bridgeGateway,
+  // A node's address may not be loopback: the kubelet serves on its bridge's (see daemons.ts), on
+  // ports of its own, since both nodes' kubelets run on this host.
+  address: node.nodeIp,
+  port: node.kubeletPort,
   healthzBindAddress: '127.0.0.1',
+  healthzPort: node.kubeletHealthzPort,
   readOnlyPort: 0,
   authentication: {
     anonymous: { enabled: false },
@@ -64,20 +61,24 @@ const kubeletConfig = {
     x509: { clientCAFile: pki.caCert },
   },
   authorization: { mode: 'Webhook' },
-  tlsCertFile: pki.cert(certs.kubelet),
-  tlsPrivateKeyFile: pki.key(certs.kubelet),
-  containerRuntimeEndpoint: `unix://${containerdSocket}`,
+  tlsCertFile: pki.cert(kubeletCert(node)),
+  tlsPrivateKeyFile: pki.key(kubeletCert(node)),
+  containerRuntimeEndpoint: `unix://${node.containerdSocket}`,
   // No systemd manages this machine's cgroups, and they are v1: Kubernetes 1.35 stops accepting v1
   // unless told to, so the setting is explicit already.
   cgroupDriver: 'cgroupfs',
   failCgroupV1: false,
+  // Each kubelet owns the `kubepods` tree under its own root (node 1's is the hierarchy's root, as
+  // before node 2 existed), so neither resizes or removes the other's pod cgroups.
+  ...(node.cgroupRoot === undefined ? {} : { cgroupRoot: node.cgroupRoot }),
   // Without CAP_SYS_RESOURCE no process here may lower its oom_score_adj below its parent's.
   oomScoreAdj: 0,
-  podCIDR: podCidr,
-  podLogsDir,
+  podCIDR: node.podCidr,
+  podLogsDir: node.podLogsDir,
   clusterDomain: 'cluster.local',
-  // CoreDNS on the bridge answers for the cluster's names only; pods get no other name server (the
-  // host's is off this machine), so nothing in a pod resolves an address elsewhere.
+  // CoreDNS on node 1's bridge answers for the cluster's names only (node 2's pods reach it through
+  // this host's routing); pods get no other name server (the host's is off this machine), so nothing
+  // in a pod resolves an address elsewhere.
   clusterDNS: [bridgeGateway],
   resolvConf: '',
   // The images were imported, not pulled: they cannot come back once garbage-collected, so neither
@@ -87,8 +88,13 @@ const kubeletConfig = {
   evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%' },
   serializeImagePulls: false,
   maxPods: 110,
-};
+});
 
+/*
+ * One kube-proxy for both nodes: its iptables rules are the host's, so a Service's rules serve every
+ * pod on either bridge, and detecting local traffic by the whole cluster CIDR counts both nodes' pods
+ * as local. It reports as node 1.
+ */
 const kubeProxyConfig = {
   apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
   kind: 'KubeProxyConfiguration',
@@ -106,16 +112,17 @@ const kubeProxyConfig = {
 };
 
 const cri = 'plugins."io.containerd.grpc.v1.cri"';
-const containerdConfig = `# Written by scripts/cluster/configs.ts.
+/** Each node's containerd has its own root, state, socket, runc root and CNI configuration. */
+const containerdConfig = (node: NodeLayout) => `# Written by scripts/cluster/configs.ts.
 version = 2
-root = "${containerdRoot}"
-state = "${containerdState}"
+root = "${node.containerdRoot}"
+state = "${node.containerdState}"
 
 [grpc]
-  address = "${containerdSocket}"
+  address = "${node.containerdSocket}"
 
 [plugins."io.containerd.internal.v1.opt"]
-  path = "${join(containerdRoot, 'opt')}"
+  path = "${join(node.containerdRoot, 'opt')}"
 
 [${cri}]
   sandbox_image = "${pauseImage}"
@@ -131,34 +138,35 @@ state = "${containerdState}"
 
 [${cri}.containerd.runtimes.runc.options]
   SystemdCgroup = false
-  Root = "${join(containerdState, 'runc')}"
+  Root = "${join(node.containerdState, 'runc')}"
 
 [${cri}.cni]
   bin_dir = "${cniBinDir}"
-  conf_dir = "${cniConfDir}"
+  conf_dir = "${node.cniConfDir}"
 `;
 
-const cniConfig = {
+/** The node's bridge and /24; node 1's network keeps the name it had alone. */
+const cniConfig = (node: NodeLayout) => ({
   cniVersion: '1.0.0',
-  name: 'ringforge',
+  name: node === nodes[0] ? 'ringforge' : `ringforge-${node.name}`,
   plugins: [
     {
       type: 'bridge',
-      bridge: bridgeName,
+      bridge: node.bridge,
       isGateway: true,
       // No masquerading: pods have no way off this machine (and `up` rejects forwarding there).
       ipMasq: false,
       hairpinMode: true,
       ipam: {
         type: 'host-local',
-        dataDir: cniIpamDir,
-        ranges: [[{ subnet: podCidr, gateway: bridgeGateway }]],
+        dataDir: node.cniIpamDir,
+        ranges: [[{ subnet: node.podCidr, gateway: node.nodeIp }]],
         routes: [{ dst: '0.0.0.0/0' }],
       },
     },
     { type: 'portmap', capabilities: { portMappings: true } },
   ],
-};
+});
 
 /** Service and pod names only: no `forward`, so a name outside the cluster does not resolve. */
 const corefile = `# Written by scripts/cluster/configs.ts.
@@ -181,13 +189,19 @@ function writeIfChanged(path: string, content: string, mode = 0o644): void {
 }
 
 export function writeConfigs(): void {
-  for (const dir of [configDir, cniConfDir, cniIpamDir, kubeletDir, podLogsDir]) mkdirSync(dir, { recursive: true });
-  for (const who of ['admin', 'controllerManager', 'scheduler', 'kubeProxy', 'kubelet'] as const) {
-    writeIfChanged(configs.kubeconfig(who), kubeconfig(who), 0o600);
+  mkdirSync(configDir, { recursive: true });
+  for (const who of ['admin', 'controllerManager', 'scheduler', 'kubeProxy'] as const) {
+    writeIfChanged(configs.kubeconfig(who), kubeconfig(certs[who]), 0o600);
   }
-  writeIfChanged(configs.kubelet, stringify(kubeletConfig));
   writeIfChanged(configs.kubeProxy, stringify(kubeProxyConfig));
-  writeIfChanged(configs.containerd, containerdConfig);
-  writeIfChanged(configs.cni, JSON.stringify(cniConfig, null, 2) + '\n');
   writeIfChanged(configs.corefile, corefile);
+  for (const node of nodes) {
+    for (const dir of [node.cniConfDir, node.cniIpamDir, node.kubeletDir, node.podLogsDir]) {
+      mkdirSync(dir, { recursive: true });
+    }
+    writeIfChanged(configs.kubeletKubeconfig(node), kubeconfig(kubeletCert(node)), 0o600);
+    writeIfChanged(node.kubeletConfig, stringify(kubeletConfig(node)));
+    writeIfChanged(node.containerdConfig, containerdConfig(node));
+    writeIfChanged(configs.cni(node), JSON.stringify(cniConfig(node), null, 2) + '\n');
+  }
 }

@@ -11,14 +11,14 @@ import {
   bridgeGateway,
   clusterCidr,
   containerdBinDir,
-  containerdSocket,
   corednsReadyPort,
   etcdClientUrl,
   etcdPeerUrl,
-  kubeletDir,
-  nodeName,
+  firstNode,
+  nodes,
   serviceCidr,
   stateDir,
+  type NodeLayout,
 } from './layout.ts';
 import { certs, pki } from './pki.ts';
 import type { Daemon } from './processes.ts';
@@ -131,37 +131,38 @@ const coredns: Daemon = {
   readySeconds: 30,
 };
 
-const containerd: Daemon = {
-  name: 'containerd',
+const containerd = (node: NodeLayout): Daemon => ({
+  name: node.containerdDaemon,
   binary: binaries.containerd,
-  args: ['--config', configs.containerd],
+  args: ['--config', node.containerdConfig],
   env: { PATH: `${containerdBinDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
   ready: async () =>
-    existsSync(containerdSocket) &&
-    (await $`${binaries.ctr} --address ${containerdSocket} version`.nothrow().quiet()).exitCode === 0,
+    existsSync(node.containerdSocket) &&
+    (await $`${binaries.ctr} --address ${node.containerdSocket} version`.nothrow().quiet()).exitCode === 0,
   readySeconds: 30,
-};
+});
 
-const kubelet: Daemon = {
-  name: 'kubelet',
+const kubelet = (node: NodeLayout): Daemon => ({
+  name: node.kubeletDaemon,
   binary: binaries.kubelet,
   args: [
-    `--config=${configs.kubelet}`,
-    `--kubeconfig=${configs.kubeconfig('kubelet')}`,
-    `--hostname-override=${nodeName}`,
-    // Node addresses may not be loopback; the bridge's address is this machine's too, and the API
-    // server reaches the kubelet there for logs and exec.
-    `--node-ip=${bridgeGateway}`,
-    `--root-dir=${kubeletDir}`,
+    `--config=${node.kubeletConfig}`,
+    `--kubeconfig=${configs.kubeletKubeconfig(node)}`,
+    `--hostname-override=${node.name}`,
+    // Node addresses may not be loopback; the node's bridge address is this machine's too, and the
+    // API server reaches the kubelet there for logs and exec.
+    `--node-ip=${node.nodeIp}`,
+    `--root-dir=${node.kubeletDir}`,
   ],
-  ready: () => healthy('http://127.0.0.1:10248/healthz'),
+  ready: () => healthy(`http://127.0.0.1:${node.kubeletHealthzPort}/healthz`),
   readySeconds: 60,
-};
+});
 
+/** One for the host: see the kube-proxy configuration in configs.ts. */
 const kubeProxy: Daemon = {
   name: 'kube-proxy',
   binary: binaries.kubeProxy,
-  args: [`--config=${configs.kubeProxy}`, `--hostname-override=${nodeName}`],
+  args: [`--config=${configs.kubeProxy}`, `--hostname-override=${firstNode.name}`],
   ready: () => healthy('http://127.0.0.1:10256/healthz'),
   readySeconds: 60,
 };
@@ -175,7 +176,13 @@ const provisioner: Daemon = {
 };
 
 export const controlPlane = [etcd, kubeApiserver, kubeControllerManager, kubeScheduler, apiRelay, coredns];
-export const node = { containerd, kubelet, kubeProxy };
-export { provisioner };
-/** Every daemon, in start order; `down` stops them in reverse. */
-export const daemons = [...controlPlane, containerd, kubelet, kubeProxy, provisioner];
+/** Each node's containerd and kubelet. */
+export const nodeDaemons = nodes.map((node) => ({ node, containerd: containerd(node), kubelet: kubelet(node) }));
+export { kubeProxy, provisioner };
+/** Every daemon, in start order. */
+export const daemons = [
+  ...controlPlane,
+  ...nodeDaemons.flatMap((d) => [d.containerd, d.kubelet]),
+  kubeProxy,
+  provisioner,
+];

@@ -6,11 +6,11 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from 'zx';
-import { bridgeGateway, kubernetesServiceIp, nodeName, pkiDir } from './layout.ts';
+import { bridgeGateway, kubernetesServiceIp, nodes, pkiDir, type NodeLayout } from './layout.ts';
 
 const days = 365;
 
-interface CertSpec {
+export interface CertSpec {
   readonly name: string;
   readonly cn: string;
   readonly org?: string;
@@ -50,15 +50,20 @@ export const certs = {
   },
   scheduler: { name: 'scheduler', cn: 'system:kube-scheduler', ca: 'ca', usage: 'client' },
   kubeProxy: { name: 'kube-proxy', cn: 'system:kube-proxy', ca: 'ca', usage: 'client' },
-  kubelet: {
-    name: 'kubelet',
-    cn: `system:node:${nodeName}`,
-    org: 'system:nodes',
-    ca: 'ca',
-    usage: 'server,client',
-    sans: ['IP:127.0.0.1', `IP:${bridgeGateway}`, `DNS:${nodeName}`, 'DNS:localhost'],
-  },
 } as const satisfies Record<string, CertSpec>;
+
+/**
+ * A node's kubelet: its client identity `system:node:<name>` (the Node authorizer and NodeRestriction
+ * let it change its own Node and pods only) and the certificate it serves on its node IP.
+ */
+export const kubeletCert = (node: NodeLayout): CertSpec => ({
+  name: node.kubeletIdentity,
+  cn: `system:node:${node.name}`,
+  org: 'system:nodes',
+  ca: 'ca',
+  usage: 'server,client',
+  sans: ['IP:127.0.0.1', `IP:${node.nodeIp}`, `DNS:${node.name}`, 'DNS:localhost'],
+});
 
 export const pki = {
   caCert: join(pkiDir, 'ca.crt'),
@@ -155,7 +160,7 @@ export async function ensurePki(): Promise<void> {
   mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
   const caRenewed = await ensureCa('ca', 'ringforge-local-ca');
   const frontProxyRenewed = await ensureCa('front-proxy-ca', 'ringforge-local-front-proxy-ca');
-  for (const spec of Object.values(certs)) {
+  for (const spec of [...Object.values(certs), ...nodes.map(kubeletCert)]) {
     await ensureCert(spec, spec.ca === 'ca' ? caRenewed : frontProxyRenewed);
   }
   if (!existsSync(pki.serviceAccountKey)) {

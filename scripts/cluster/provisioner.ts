@@ -1,18 +1,19 @@
 /*
  * The `hcloud-volumes` storage class of the local cluster: a provisioner that gives each claim its own
- * directory under the state directory as a `local` PersistentVolume pinned to the node, and deletes
- * directory and volume once the claim is gone. Why not the alternatives: the kube-controller-manager's
+ * directory under the state directory as a `local` PersistentVolume, and deletes directory and volume once the claim is gone. Why not the alternatives: the kube-controller-manager's
  * built-in hostPath provisioner makes root-owned 0750 directories under /tmp that non-root pods
  * (Valkey, CloudNativePG under Pod Security `restricted`) cannot write, since hostPath volumes ignore
  * fsGroup; a fixed pool of static volumes runs dry as verify runs create and delete namespaces and
  * hands a 1Gi claim whatever size is left. `local` volumes honour fsGroup, and claims bind at their
- * own size. Binding waits for the first consumer, as Hetzner's class does.
+ * own size. Binding waits for the first consumer, as Hetzner's class does. The volume may be used on
+ * either node (both are this host, so its directory is there for both), as a Hetzner volume attaches to
+ * any server of its location: a pod whose node is drained moves to the other with its data.
  * Runs as a daemon of `npm run cluster -- up` (see cluster.ts), polling every two seconds.
  */
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, apiGet } from './api.ts';
-import { nodeName, storageClassName, volumesDir } from './layout.ts';
+import { nodes, storageClassName, volumesDir } from './layout.ts';
 
 export const provisionerName = 'ringforge.local/host-directory';
 
@@ -57,7 +58,7 @@ async function provision(claim: Claim): Promise<void> {
       nodeAffinity: {
         required: {
           nodeSelectorTerms: [
-            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [nodeName] }] },
+            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: nodes.map((n) => n.name) }] },
           ],
         },
       },
@@ -79,11 +80,12 @@ async function reclaim(volume: Volume): Promise<void> {
 async function pass(): Promise<void> {
   const claims = await apiGet<{ items: Claim[] }>('/api/v1/persistentvolumeclaims');
   for (const claim of claims.items) {
+    const node = claim.metadata.annotations?.['volume.kubernetes.io/selected-node'];
     const waiting =
       claim.spec.storageClassName === storageClassName &&
       claim.status.phase === 'Pending' &&
       !claim.spec.volumeName &&
-      claim.metadata.annotations?.['volume.kubernetes.io/selected-node'] === nodeName;
+      nodes.some((n) => n.name === node);
     if (waiting) await provision(claim);
   }
   const volumes = await apiGet<{ items: Volume[] }>('/api/v1/persistentvolumes');

@@ -56,7 +56,7 @@ const podSpecOf = (object: KubeObject): PodSpec | undefined =>
 
 const label = (object: KubeObject) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
 
-function substituteImages(object: KubeObject, images: LocalImages, notes: string[]): KubeObject {
+export function substituteImages(object: KubeObject, images: LocalImages, notes: string[]): KubeObject {
   const copy = structuredClone(object);
   const pod = podSpecOf(copy);
   if (!pod) return copy;

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NAMESPACES, clusterTargets } from '../../charts/clusters.ts';
 import { loadEnvironment } from '../../environments/index.ts';
@@ -14,6 +15,7 @@ import { Timeline } from '../../runbooks/lib/timeline.ts';
 import { writeReport } from '../lib/report.ts';
 import { repoRoot } from '../lib/tools.ts';
 import { Kubectl } from './kubectl.ts';
+import { JOB_OVERLAY, overlaidJob, runLoadTestJob } from './loadtest-job.ts';
 import { clusterAccess, localImagesInCluster } from './cluster-access.ts';
 import { copyDatabaseSecret, operatorSecrets } from './operator-secrets.ts';
 import { acrossPods, provisionThrough, serviceRoundTrip } from './proofs.ts';
@@ -65,13 +67,20 @@ export async function verifyCluster(
   print: (line: string) => void,
   /** Where the Applications' repository-relative paths start. @default the repository */
   root = repoRoot,
+  /** Also run the environment's distributed load-test Job (overlaid to a smoke run) and merge its pods. */
+  loadtestJob = false,
 ): Promise<VerifyReport> {
   const timeline = new Timeline('k8s:verify', print);
   const failures: string[] = [];
   const proofs: Record<string, string> = {};
   const folders: FolderResult[] = [];
   const source = readSyncPlan(root, clusterDir);
-  const { plan, substitutions } = applyTestOverlay(source, await localImagesInCluster());
+  const images = await localImagesInCluster();
+  const { plan, substitutions: overlaid } = applyTestOverlay(source, images);
+  const substitutions = [...overlaid];
+  // The load-test Job is rendered beside the Applications' folders but synced by none of them.
+  const jobFolder = join(clusterDir, 'loadtest');
+  const job = existsSync(jobFolder) ? overlaidJob(jobFolder, images, substitutions) : [];
   const namespaces = [
     ...new Set([
       ...plan.folders.flatMap((f) => f.objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name)),
@@ -100,7 +109,7 @@ export async function verifyCluster(
       kubectl.apply(secrets.objects, { fieldManager: 'operator' }),
     );
     await timeline.phase('dry-run', 'server-side dry run of every object', () =>
-      kubectl.apply([...plan.applications, ...plan.folders.flatMap((f) => f.objects)], { dryRun: true }),
+      kubectl.apply([...plan.applications, ...plan.folders.flatMap((f) => f.objects), ...job], { dryRun: true }),
     );
     await timeline.phase('applications', 'apply the Applications (no ArgoCD controller acts on them here)', () =>
       kubectl.apply(plan.applications),
@@ -198,6 +207,20 @@ export async function verifyCluster(
       () => acrossPods(addresses, tenancy.apiKey),
     );
     proofs['presence and DM across pods'] = `replicas ${replicas.join(' → ')}`;
+    if (loadtestJob && job.length > 0) {
+      const merged = await timeline.phase(
+        'loadtest-job',
+        `the load-test Job: ${JOB_OVERLAY.pods} pods, then loadtest:merge`,
+        () => runLoadTestJob(kubectl, job, endpoints, secrets.adminToken, print),
+      );
+      if (merged.exitCode !== 0)
+        throw new Error(
+          `the load-test Job's merged run exited ${merged.exitCode}: ${merged.error?.message ?? 'a threshold failed'}`,
+        );
+      const s = merged.summary!;
+      proofs['load-test Job'] =
+        `${JOB_OVERLAY.pods} pods merged, ${s.thresholds.length} thresholds passed; ${merged.summaryPath}`;
+    }
   } catch (error) {
     failures.push((error as Error).message);
   }
@@ -237,10 +260,10 @@ function markdown(reports: readonly VerifyReport[]): string {
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { region: { type: 'string', multiple: true } },
+    options: { region: { type: 'string', multiple: true }, 'loadtest-job': { type: 'boolean', default: false } },
   });
   if (positionals.length !== 1) {
-    console.error('usage: npm run k8s:verify -- <env> [--region <name>]...');
+    console.error('usage: npm run k8s:verify -- <env> [--region <name>]... [--loadtest-job]');
     return 1;
   }
   const env = loadEnvironment(positionals[0]!);
@@ -256,7 +279,8 @@ async function main(): Promise<number> {
   const kubectl = new Kubectl(access.kubectl, access.kubeconfig);
   const reports: VerifyReport[] = [];
   for (const target of targets) {
-    reports.push(await verifyCluster(kubectl, env.name, join(repoRoot, target.gitopsPath), (l) => console.log(l)));
+    const dir = join(repoRoot, target.gitopsPath);
+    reports.push(await verifyCluster(kubectl, env.name, dir, (l) => console.log(l), repoRoot, values['loadtest-job']));
   }
   const dir = writeReport(`k8s-verify/${env.name}`, reports, markdown(reports));
   for (const r of reports) console.log(`${r.cluster}: ${r.passed ? 'PASSED' : `FAILED\n  ${r.failures.join('\n  ')}`}`);

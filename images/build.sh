@@ -31,17 +31,28 @@ inputs_hash() {
 
 built_from() { podman image inspect --format "{{ index .Labels \"$label\" }}" "$1" 2>/dev/null || true; }
 
+# The machine's own Debian mirror, from its apt sources (deb822 .sources files or sources.list): the
+# root filesystems come from wherever this machine already gets its packages.
+debian_mirror() {
+  local uri
+  uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '$2 !~ /security/ {print $2; exit}')
+  [[ -n $uri ]] || uri=$(grep -hs '^deb ' /etc/apt/sources.list | awk '$2 !~ /security/ {print $2; exit}')
+  [[ -n $uri ]] || fail 'no Debian mirror in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list'
+  printf '%s\n' "$uri"
+}
+mirror=$(debian_mirror)
+
 # rootfs_image NAME SUITE: prints the inputs hash of the imported root filesystem.
 rootfs_image() {
   local name=$1 suite=$2 key tar
-  key=$(inputs_hash "$here/debian/rootfs.sh" "$suite" "$DEBIAN_MIRROR")
+  key=$(inputs_hash "$here/debian/rootfs.sh" "$suite" "$mirror")
   if [[ $(built_from "$name") == "$key" ]]; then
     say "$name: cached" >&2
   else
     tar=$cache/debian-$suite-$key.tar
     if [[ ! -f $tar ]]; then
       say "$name: debootstrap --variant=minbase $suite (about a minute)" >&2
-      bash "$here/debian/rootfs.sh" "$suite" "$DEBIAN_MIRROR" "$tar"
+      bash "$here/debian/rootfs.sh" "$suite" "$mirror" "$tar"
       find "$cache" -name "debian-$suite-*.tar" ! -name "$(basename "$tar")" -delete
     fi
     podman import -q --change "LABEL $label=$key" --change 'CMD ["bash"]' "$tar" "$name" >/dev/null ||

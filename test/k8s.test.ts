@@ -124,6 +124,8 @@ describe('hub workload (staging)', () => {
     assert.ok(preStop > 0);
     assert.ok(pod.terminationGracePeriodSeconds > staging.hub.drainSeconds + preStop);
     assert.equal(pod.topologySpreadConstraints[0].topologyKey, 'kubernetes.io/hostname');
+    // A drained node must not count as a domain, or its hubs have nowhere to go.
+    assert.equal(pod.topologySpreadConstraints[0].nodeTaintsPolicy, 'Honor');
   });
 
   test('configuration from the ConfigMap; secrets only by secretKeyRef', () => {

@@ -217,9 +217,13 @@ export class HubWorkload extends Construct {
       JsonPatch.remove('/spec/replicas'),
       JsonPatch.add(`${pod}/priorityClassName`, props.priorityClassName ?? 'ringforge-critical'),
       JsonPatch.add(`${pod}/containers/0/lifecycle`, { preStop: { sleep: { seconds: preStopSeconds } } }),
+      // Honor taints: a cordoned node (tainted unschedulable) then stops counting as a spread domain.
+      // Ignoring them, a drain leaves the evicted hubs Pending, because the empty cordoned node
+      // makes every other node's extra replica exceed the skew.
       JsonPatch.add(`${pod}/topologySpreadConstraints`, [
         {
           maxSkew: 1,
+          nodeTaintsPolicy: 'Honor',
           topologyKey: 'kubernetes.io/hostname',
           whenUnsatisfiable: 'DoNotSchedule',
           labelSelector: { matchLabels: this.deployment.matchLabels },

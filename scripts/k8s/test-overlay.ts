@@ -1,14 +1,13 @@
 /*
  * The only differences between what `k8s:verify` applies and what ArgoCD would sync, each listed in
- * its report. They exist because the test cluster is one node with no registry and no CloudNativePG
+ * its report. They exist because the test cluster is two nodes on one machine, with no registry and no CloudNativePG
  * operator; nothing here is ever written to dist/.
  *
  * - Images: public images are replaced by the project's local builds of the same software, pulled
  *   IfNotPresent (there is no registry to pull from).
- * - Scheduling: `required` pod anti-affinity by hostname becomes `preferred`, or the second replica
- *   of Valkey could never schedule on a single node.
- * - CPU requests: a quarter of what dist/ asks, so the workloads sized for several servers all
- *   schedule on one 2-core node (limits, memory and replica counts are kept).
+ * - CPU requests: a quarter of what dist/ asks, so the workloads sized for several servers all fit
+ *   the test cluster's two nodes, which share one 2-core machine (limits, memory and replica counts
+ *   are kept).
  * - Applications: without their resources finalizer, which only an ArgoCD controller would remove
  *   (the test cluster runs none, so deleting one would hang).
  * - Postgres: what the CloudNativePG operator would create from the `Cluster` (the `pg-rw` Service,
@@ -46,7 +45,6 @@ const millicores = (quantity: string) =>
 interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
-  affinity?: { podAntiAffinity?: Record<string, unknown[] | undefined> };
 }
 
 const repositoryOf = (image: string) => image.split('@')[0]!.replace(/:[^/:]+$/, '');
@@ -74,18 +72,10 @@ export function substituteImages(object: KubeObject, images: LocalImages, notes:
     if (cpu !== undefined) {
       const scaled = `${Math.max(1, Math.round(millicores(cpu) * CPU_REQUEST_SHARE))}m`;
       container.resources!.requests!.cpu = scaled;
-      notes.push(`${label(object)} ${container.name}: CPU request ${cpu} → ${scaled} (one 2-core node)`);
+      notes.push(
+        `${label(object)} ${container.name}: CPU request ${cpu} → ${scaled} (two nodes on one 2-core machine)`,
+      );
     }
-  }
-  const anti = pod.affinity?.podAntiAffinity;
-  const required = anti?.requiredDuringSchedulingIgnoredDuringExecution;
-  if (anti && required) {
-    anti.preferredDuringSchedulingIgnoredDuringExecution = [
-      ...(anti.preferredDuringSchedulingIgnoredDuringExecution ?? []),
-      ...required.map((term) => ({ weight: 100, podAffinityTerm: term })),
-    ];
-    delete anti.requiredDuringSchedulingIgnoredDuringExecution;
-    notes.push(`${label(object)}: required pod anti-affinity → preferred (one node)`);
   }
   return copy;
 }
@@ -181,7 +171,15 @@ export function postgresStandIn(cluster: KubeObject, image: string): KubeObject[
         template: {
           metadata: { labels },
           spec: {
-            securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid },
+            // OnRootMismatch: a group-writable data directory, which a recursive fsGroup change on every
+            // mount would make, is one Postgres refuses to start on.
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: uid,
+              runAsGroup: uid,
+              fsGroup: uid,
+              fsGroupChangePolicy: 'OnRootMismatch',
+            },
             initContainers: [
               {
                 ...container,

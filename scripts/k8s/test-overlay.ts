@@ -5,6 +5,9 @@
  *
  * - Images: public images are replaced by the project's local builds of the same software, pulled
  *   IfNotPresent (there is no registry to pull from).
+ * - Scheduling: `required` pod anti-affinity by hostname becomes `preferred`. Production has at least
+ *   three workers; with two, draining the node of valkey-0 would leave it Pending beside valkey-1, and
+ *   every hub without its Redis primary.
  * - CPU requests: a quarter of what dist/ asks, so the workloads sized for several servers all fit
  *   the test cluster's two nodes, which share one 2-core machine (limits, memory and replica counts
  *   are kept).
@@ -36,6 +39,11 @@ interface Container {
   resources?: { requests?: Record<string, string> };
 }
 
+interface PodAntiAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: unknown[];
+  preferredDuringSchedulingIgnoredDuringExecution?: unknown[];
+}
+
 /** The share of each CPU request the test node grants. */
 export const CPU_REQUEST_SHARE = 0.25;
 
@@ -45,6 +53,7 @@ const millicores = (quantity: string) =>
 interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
+  affinity?: { podAntiAffinity?: PodAntiAffinity };
 }
 
 const repositoryOf = (image: string) => image.split('@')[0]!.replace(/:[^/:]+$/, '');
@@ -76,6 +85,18 @@ export function substituteImages(object: KubeObject, images: LocalImages, notes:
         `${label(object)} ${container.name}: CPU request ${cpu} → ${scaled} (two nodes on one 2-core machine)`,
       );
     }
+  }
+  const anti = pod.affinity?.podAntiAffinity;
+  const required = anti?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (anti && required) {
+    anti.preferredDuringSchedulingIgnoredDuringExecution = [
+      ...(anti.preferredDuringSchedulingIgnoredDuringExecution ?? []),
+      ...required.map((term) => ({ weight: 100, podAffinityTerm: term })),
+    ];
+    delete anti.requiredDuringSchedulingIgnoredDuringExecution;
+    notes.push(
+      `${label(object)}: required pod anti-affinity → preferred (two nodes: a drained node's pod must fit the other)`,
+    );
   }
   return copy;
 }

@@ -9,19 +9,12 @@ import { dirname } from 'node:path';
 import { NAMESPACES } from '../../charts/clusters.ts';
 import { clusterAccess } from './cluster-access.ts';
 import { Kubectl } from './kubectl.ts';
+import { hubService } from './proofs.ts';
 
 const access = clusterAccess();
 const kubectl = new Kubectl(access.kubectl, access.kubeconfig);
-const service = await kubectl.json<{ spec: { clusterIP: string; ports: { name: string; port: number }[] } }>([
-  '-n',
-  NAMESPACES.hub,
-  'get',
-  'service',
-  'hub',
-]);
-const port = (name: string) => service.spec.ports.find((p) => p.name === name)!.port;
+const service = await hubService(kubectl);
 const secret = await kubectl.json<{ data: { token: string } }>(['-n', NAMESPACES.hub, 'get', 'secret', 'hub-admin']);
-const address = service.spec.clusterIP;
 const drill = spawnSync(
   'npm',
   [
@@ -35,9 +28,9 @@ const drill = spawnSync(
     '--env',
     'staging',
     '--target-url',
-    `ws://${address}:${port('http')}/ws`,
+    `ws://${service.publicAddress}/ws`,
     '--admin-url',
-    `http://${address}:${port('admin')}`,
+    `http://${service.adminAddress}`,
     ...process.argv.slice(2),
   ],
   {

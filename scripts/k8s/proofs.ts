@@ -4,9 +4,11 @@
  * only works when the pods share Valkey and Postgres.
  */
 import { randomUUID } from 'node:crypto';
+import { NAMESPACES } from '../../charts/clusters.ts';
 import { HubClient } from '../../src/hub/client/client.ts';
 import { withTimeout } from '../../src/hub/db/database.ts';
 import { provisionTenant, type Tenancy } from '../../runbooks/lib/hub-process.ts';
+import type { Kubectl } from './kubectl.ts';
 
 export interface HubEndpoints {
   /** `host:port` of the public listener (a Service ClusterIP or a pod address). */
@@ -15,6 +17,23 @@ export interface HubEndpoints {
 }
 
 const PROOF_TIMEOUT_MS = 20_000;
+
+/** The hub Service's ClusterIP with its public and admin ports, reachable from the test cluster's host. */
+export async function hubService(kubectl: Kubectl): Promise<HubEndpoints & { readonly publicPort: number }> {
+  const service = await kubectl.json<{ spec: { clusterIP: string; ports: { name: string; port: number }[] } }>([
+    '-n',
+    NAMESPACES.hub,
+    'get',
+    'service',
+    'hub',
+  ]);
+  const port = (name: string) => service.spec.ports.find((p) => p.name === name)!.port;
+  return {
+    publicAddress: `${service.spec.clusterIP}:${port('http')}`,
+    adminAddress: `${service.spec.clusterIP}:${port('admin')}`,
+    publicPort: port('http'),
+  };
+}
 
 async function connected(urls: readonly string[], apiKey: string, name: string): Promise<HubClient> {
   const client = new HubClient({

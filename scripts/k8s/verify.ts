@@ -18,7 +18,7 @@ import { Kubectl } from './kubectl.ts';
 import { JOB_OVERLAY, overlaidJob, runLoadTestJob } from './loadtest-job.ts';
 import { clusterAccess, localImagesInCluster } from './cluster-access.ts';
 import { copyDatabaseSecret, operatorSecrets } from './operator-secrets.ts';
-import { acrossPods, provisionThrough, serviceRoundTrip } from './proofs.ts';
+import { acrossPods, hubService, provisionThrough, serviceRoundTrip } from './proofs.ts';
 import { waitForAutoscaler, waitForWorkload } from './rollout.ts';
 import { readSyncPlan, type FolderSync, type KubeObject } from './sync-plan.ts';
 import { promote, standbyReadyAnswer, waitForStandbyHubs } from './standby.ts';
@@ -158,7 +158,8 @@ export async function verifyCluster(
         `${min} standby hubs up and not ready while the database is in recovery`,
         () => waitForStandbyHubs(kubectl, NAMESPACES.hub, 'app.kubernetes.io/name=hub', min, ROLLOUT_TIMEOUT_MS),
       );
-      const answers = await Promise.all(addresses.map((a) => standbyReadyAnswer(`${a}:8080`)));
+      const hubPort = (await hubService(kubectl)).publicPort;
+      const answers = await Promise.all(addresses.map((a) => standbyReadyAnswer(`${a}:${hubPort}`)));
       proofs['standby hubs before promotion'] = `${addresses.length} pods up, /api/ready 503: ${answers[0]}`;
       await timeline.phase('promote', `promote the replica cluster (pg_promote on ${standby.metadata.name})`, () =>
         promote(kubectl, standby.metadata.namespace!, `${standby.metadata.name}-standin`),
@@ -168,18 +169,7 @@ export async function verifyCluster(
       );
     }
 
-    const service = await kubectl.json<{ spec: { clusterIP: string; ports: { name: string; port: number }[] } }>([
-      '-n',
-      NAMESPACES.hub,
-      'get',
-      'service',
-      'hub',
-    ]);
-    const port = (name: string) => service.spec.ports.find((p) => p.name === name)!.port;
-    const endpoints = {
-      publicAddress: `${service.spec.clusterIP}:${port('http')}`,
-      adminAddress: `${service.spec.clusterIP}:${port('admin')}`,
-    };
+    const endpoints = await hubService(kubectl);
     const tenancy = await timeline.phase('provision', 'provision a tenant through the admin port of the Service', () =>
       provisionThrough(endpoints, secrets.adminToken),
     );
@@ -197,7 +187,10 @@ export async function verifyCluster(
       '--field-selector=status.phase=Running',
     ]);
     if (pods.items.length < 2) throw new Error(`${pods.items.length} hub pods run: presence across pods needs 2`);
-    const addresses = pods.items.slice(0, 2).map((p) => `${p.status.podIP}:${port('http')}`) as [string, string];
+    const addresses = pods.items.slice(0, 2).map((p) => `${p.status.podIP}:${endpoints.publicPort}`) as [
+      string,
+      string,
+    ];
     const replicas = await timeline.phase(
       'across-pods',
       `presence and a DM across pods ${pods.items

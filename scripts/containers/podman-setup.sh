@@ -47,8 +47,9 @@ start_service() {
   fi
   mkdir -p "$(dirname "$socket")"
   rm -f "$socket"
-  # --time=0: the service stays up for the test runs that follow this script.
-  setsid nohup podman system service --time=0 "unix://$socket" >"$(dirname "$socket")/podman-service.log" 2>&1 </dev/null &
+  # --time=0: the service stays up for the test runs that follow this script. It runs from /: conmon
+  # inherits its working directory, and a deleted checkout would fail every container start after.
+  (cd / && exec setsid nohup podman system service --time=0 "unix://$socket" >"$(dirname "$socket")/podman-service.log" 2>&1 </dev/null) &
   echo $! >"$(dirname "$socket")/podman-service.pid"
   for _ in $(seq 1 100); do
     ping_socket && {

@@ -9,6 +9,7 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NAMESPACES } from '../../charts/clusters.ts';
 import { mergeRuns, type MergeResult } from '../../loadtests/merge.ts';
 import type { Kubectl } from './kubectl.ts';
@@ -64,7 +65,7 @@ async function waitForJob(kubectl: Kubectl, name: string, pods: number, timeoutM
       throw new Error(`job/${name} failed: ${failed?.message ?? `${status.failed} pods failed`}`);
     if (Date.now() - started > timeoutMs)
       throw new Error(`job/${name}: ${status.succeeded ?? 0} of ${pods} pods done after ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await sleep(POLL_MS);
   }
 }
 

@@ -3,6 +3,7 @@
  * with the cluster's own words when it cannot become Ready: the controller's FailedCreate (Pod
  * Security admission refusing the pods), or pods stuck on their image or configuration.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kubectl } from './kubectl.ts';
 
 interface Condition {
@@ -44,8 +45,6 @@ const STUCK = new Set([
 ]);
 const STUCK_AFTER_MS = 30_000;
 const POLL_MS = 2_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ready(kind: string, w: Workload): boolean {
   const want = w.spec.replicas ?? 1;

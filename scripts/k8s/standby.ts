@@ -3,6 +3,7 @@
  * not ready (they take no agents and run no migrations), then become Ready by themselves once the
  * database is promoted: that is what lets Cloudflare move traffic to the region with no other step.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kubectl } from './kubectl.ts';
 
 interface PodList {
@@ -22,7 +23,6 @@ interface PodList {
 }
 
 const POLL_MS = 2_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits for `count` hub pods that run, passed their startup probe and are not ready; returns their addresses. */
 export async function waitForStandbyHubs(

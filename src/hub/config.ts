@@ -2,6 +2,7 @@
  * Configuration comes only from environment variables, validated once at start. A mistake names the
  * variable and the rule; values of secret variables are never echoed back.
  */
+import { readFileSync } from 'node:fs';
 import { BlockList } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -67,6 +68,50 @@ const addressList = z
     return entries;
   });
 
+/** Sentinel addresses, `host:port` separated by commas (`[::1]:26379` for IPv6). */
+const sentinelList = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const sentinels: { host: string; port: number }[] = [];
+    for (const entry of raw.split(',').map((e) => e.trim())) {
+      const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(entry);
+      const port = Number(match?.[3]);
+      if (match === null || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: 'must be host:port entries separated by commas, port 1-65535' });
+        return z.NEVER;
+      }
+      sentinels.push({ host: match[1] ?? match[2]!, port });
+    }
+    return sentinels;
+  });
+
+/*
+ * The password is read from a file (a mounted Secret), so it appears in no process's arguments or
+ * environment listing; one trailing newline, as editors and `kubectl create secret --from-file` leave, is
+ * not part of it.
+ */
+const passwordFile = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    let password: string;
+    try {
+      password = readFileSync(raw, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      ctx.addIssue({ code: 'custom', message: `must name a readable file (${code})` });
+      return z.NEVER;
+    }
+    if (password === '' || /[\r\n]/.test(password)) {
+      ctx.addIssue({ code: 'custom', message: 'the file must hold the password on one non-empty line' });
+      return z.NEVER;
+    }
+    return password;
+  });
+
 const MIB = 1024 * 1024;
 
 /* Rate limit rules, each enforced per agent, per API key and per tenant (token buckets per minute). */
@@ -124,6 +169,12 @@ const environmentSchema = z.object({
   HUB_TRUSTED_PROXIES: addressList,
   DATABASE_URL: connectionUrl(['postgres:', 'postgresql:']),
   REDIS_URL: connectionUrl(['redis:', 'rediss:']),
+  REDIS_SENTINELS: sentinelList,
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 . _ -')
+    .optional(),
+  REDIS_PASSWORD_FILE: passwordFile,
   HUB_DATA_DIR: z.string().min(1, 'must not be empty').default('.hub-data'),
   HUB_ADMIN_TOKEN: z
     .string()
@@ -182,6 +233,19 @@ export interface AbuseLimits {
   readonly outboundBufferBytes: number;
 }
 
+/**
+ * Where Redis (Valkey) is: one address, or a primary that Sentinel names and moves on failover. The
+ * password, when set, is the same for the data nodes and the sentinels.
+ */
+export type RedisTarget =
+  | { readonly kind: 'direct'; readonly url: string; readonly password?: string }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+      readonly masterName: string;
+      readonly password?: string;
+    };
+
 export interface HubConfig {
   readonly host: string;
   readonly port: number;
@@ -193,7 +257,7 @@ export interface HubConfig {
   /** `server`: Postgres + Redis, any number of replicas. `embedded`: PGlite + in-process bus, one replica. */
   readonly mode: 'server' | 'embedded';
   readonly databaseUrl?: string;
-  readonly redisUrl?: string;
+  readonly redis?: RedisTarget;
   /** PGlite data directory (embedded mode). */
   readonly dataDir: string;
   /** Unset disables the admin API. */
@@ -226,7 +290,7 @@ export class ConfigError extends Error {
 
 /**
  * Reads and validates the configuration; throws ConfigError listing every problem at once. The
- * migrate command needs only the database, so it may leave REDIS_URL unset.
+ * migrate command needs only the database, so it may leave Redis unset.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve' | 'migrate' = 'serve'): HubConfig {
   const parsed = environmentSchema.safeParse(env);
@@ -240,9 +304,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
     throw new ConfigError(problems);
   }
   const e = parsed.data as typeof parsed.data & Record<string, number>;
-  if (purpose === 'serve' && (e.DATABASE_URL === undefined) !== (e.REDIS_URL === undefined)) {
+  const redis = redisTarget(e);
+  if (purpose === 'serve' && (e.DATABASE_URL === undefined) !== (redis === undefined)) {
     throw new ConfigError([
-      'DATABASE_URL and REDIS_URL: set both (server mode, any number of replicas) or neither (embedded mode, one replica)',
+      'DATABASE_URL and REDIS_URL: set both (server mode, any number of replicas; REDIS_SENTINELS may stand in for REDIS_URL) or neither (embedded mode, one replica)',
     ]);
   }
   return {
@@ -253,7 +318,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
     trustedProxies: blockList(e.HUB_TRUSTED_PROXIES),
     mode: e.DATABASE_URL === undefined ? 'embedded' : 'server',
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redis,
     dataDir: resolve(e.HUB_DATA_DIR),
     adminToken: e.HUB_ADMIN_TOKEN === '' ? undefined : e.HUB_ADMIN_TOKEN,
     replicaId:
@@ -290,12 +355,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
   };
 }
 
+function redisTarget(e: {
+  REDIS_URL?: string;
+  REDIS_SENTINELS?: { host: string; port: number }[];
+  REDIS_SENTINEL_MASTER?: string;
+  REDIS_PASSWORD_FILE?: string;
+}): RedisTarget | undefined {
+  const password = e.REDIS_PASSWORD_FILE === undefined ? {} : { password: e.REDIS_PASSWORD_FILE };
+  if (e.REDIS_SENTINELS === undefined) {
+    if (e.REDIS_SENTINEL_MASTER !== undefined) {
+      throw new ConfigError(['REDIS_SENTINEL_MASTER: only means something with REDIS_SENTINELS, which is unset']);
+    }
+    if (e.REDIS_URL === undefined) {
+      if (e.REDIS_PASSWORD_FILE !== undefined) {
+        throw new ConfigError(['REDIS_PASSWORD_FILE: set REDIS_URL or REDIS_SENTINELS too']);
+      }
+      return undefined;
+    }
+    return { kind: 'direct', url: e.REDIS_URL, ...password };
+  }
+  if (e.REDIS_URL !== undefined) {
+    throw new ConfigError(['REDIS_URL and REDIS_SENTINELS: set one (a fixed address, or Sentinel), not both']);
+  }
+  if (e.REDIS_SENTINEL_MASTER === undefined) {
+    throw new ConfigError(['REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS (the name the sentinels monitor)']);
+  }
+  return { kind: 'sentinel', sentinels: e.REDIS_SENTINELS, masterName: e.REDIS_SENTINEL_MASTER, ...password };
+}
+
 function blockList(entries: readonly string[]): BlockList {
   const list = new BlockList();
   for (const { address, family, prefix } of entries.map((e) => parseAddressRange(e)!)) {
     list.addSubnet(address, prefix, family);
   }
   return list;
+}
+
+/** Where Redis is, fit for logs: never credentials. */
+export function describeRedis(target: RedisTarget): string {
+  if (target.kind === 'direct') return describeUrl(target.url);
+  const sentinels = target.sentinels.map((s) => `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`);
+  return `the primary Sentinel names ${target.masterName} (sentinels ${sentinels.join(', ')})`;
 }
 
 /** A URL fit for logs: scheme, host, port and path, never credentials. */

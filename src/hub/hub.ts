@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Bus } from './bus/bus.ts';
 import { createMemoryBus } from './bus/memory-bus.ts';
 import { createRedisBus } from './bus/redis-bus.ts';
-import { describeUrl, type HubConfig } from './config.ts';
+import { describeRedis, describeUrl, type HubConfig } from './config.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
@@ -46,9 +46,9 @@ export interface Hub {
 
 export function describeMode(config: HubConfig): string {
   if (config.mode === 'embedded') {
-    return `hub starting in embedded mode: PGlite database in ${config.dataDir} and an in-process bus (one replica only; set DATABASE_URL and REDIS_URL for server mode)`;
+    return `hub starting in embedded mode: PGlite database in ${config.dataDir} and an in-process bus (one replica only; set DATABASE_URL and REDIS_URL or REDIS_SENTINELS for server mode)`;
   }
-  return `hub starting in server mode: Postgres at ${describeUrl(config.databaseUrl!)}, Redis at ${describeUrl(config.redisUrl!)}`;
+  return `hub starting in server mode: Postgres at ${describeUrl(config.databaseUrl!)}, Redis at ${describeRedis(config.redis!)}`;
 }
 
 /** The bus and the state replicas share through it: rosters and rate limit buckets. */
@@ -56,11 +56,11 @@ async function openBus(
   config: HubConfig,
   log: Logger,
 ): Promise<{ bus: Bus; store: PresenceStore; buckets: BucketStore; prune: () => void }> {
-  if (config.redisUrl === undefined) {
+  if (config.redis === undefined) {
     const buckets = createMemoryBucketStore();
     return { bus: createMemoryBus(log), store: createMemoryPresenceStore(), buckets, prune: () => buckets.prune() };
   }
-  const bus = await createRedisBus(config.redisUrl, log);
+  const bus = createRedisBus(config.redis, log);
   return {
     bus,
     store: createRedisPresenceStore(bus.commands, config.presenceTtlMs),
@@ -85,6 +85,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
   log.info({ mode: config.mode }, describeMode(config));
   const metrics = new HubMetrics(config.replicaId);
   const db: Database = await openDatabase(config, log);
+  if (db.poolStats) metrics.watchDatabasePool(db.poolStats);
   const standby = new StandbyWatch(db, {
     log,
     inRecoveryGauge: metrics.databaseInRecovery,

@@ -13,7 +13,16 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: {
-      paths: ['apiKey', '*.apiKey', 'adminToken', 'authorization', '*.authorization', 'databaseUrl', 'redisUrl'],
+      paths: [
+        'apiKey',
+        '*.apiKey',
+        'adminToken',
+        'authorization',
+        '*.authorization',
+        'databaseUrl',
+        'redisUrl',
+        'redis.password',
+      ],
       censor: '[redacted]',
     },
   });

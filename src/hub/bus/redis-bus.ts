@@ -1,14 +1,19 @@
 import type { Redis } from 'ioredis';
 import { withTimeout } from '../db/database.ts';
+import type { RedisTarget } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { Subscriptions, type Bus } from './bus.ts';
-import { connectRedis } from './redis.ts';
+import { connectInBackground, connectRedis, notConnected } from './redis.ts';
 
-/** Redis pub/sub; one connection publishes, one subscribes (a subscribed connection can do nothing else). */
-export async function createRedisBus(url: string, log: Logger): Promise<Bus & { readonly commands: Redis }> {
-  const commands = connectRedis(url, 'commands', log);
-  const subscriber = connectRedis(url, 'subscriber', log);
-  await Promise.all([commands.connect(), subscriber.connect()]);
+/**
+ * Redis pub/sub; one connection publishes, one subscribes (a subscribed connection can do nothing else).
+ * Both connect in the background, so the bus exists (not ready) while Redis is unreachable.
+ */
+export function createRedisBus(target: RedisTarget, log: Logger): Bus & { readonly commands: Redis } {
+  const commands = connectRedis(target, 'commands', log);
+  const subscriber = connectRedis(target, 'subscriber', log);
+  connectInBackground(commands);
+  connectInBackground(subscriber);
   const subscriptions = new Subscriptions();
   subscriber.on('message', (channel: string, raw: string) => {
     let message: unknown;
@@ -27,12 +32,22 @@ export async function createRedisBus(url: string, log: Logger): Promise<Bus & { 
       await commands.publish(channel, JSON.stringify(message));
     },
     async subscribe(channel, handler) {
-      if (subscriptions.add(channel, handler)) await subscriber.subscribe(channel);
+      if (!subscriptions.add(channel, handler)) return;
+      try {
+        await subscriber.subscribe(channel);
+      } catch (error) {
+        // ioredis resubscribes after a reconnect only to channels Redis confirmed: forget this one, so
+        // the next session's subscribe tries again instead of believing it is done.
+        subscriptions.remove(channel, handler);
+        throw error;
+      }
     },
     async unsubscribe(channel, handler) {
       if (subscriptions.remove(channel, handler)) await subscriber.unsubscribe(channel);
     },
     async ping(timeoutMs) {
+      const down = notConnected(commands, 'commands') ?? notConnected(subscriber, 'subscriber');
+      if (down !== undefined) throw new Error(down);
       await withTimeout(Promise.all([commands.ping(), subscriber.ping()]), timeoutMs, 'Redis');
     },
     async close() {

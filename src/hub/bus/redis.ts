@@ -1,18 +1,38 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisTarget } from '../config.ts';
 import type { Logger } from '../log.ts';
+
+/** Redis reconnect delay after a failed attempt: doubling from 200 ms up to the cap. */
+const backoff = (capMs: number) => (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 6), capMs);
 
 /*
  * Commands fail fast while Redis is unreachable instead of queueing without bound; the caller gets an
- * error it can answer with, and ioredis keeps reconnecting in the background.
+ * error it can answer with, and ioredis keeps reconnecting in the background, also when Redis was
+ * down from the start. Through Sentinel every reconnect asks the sentinels for the primary again, and
+ * the sentinels' +switch-master notice makes the client leave a demoted primary at once; the delay is
+ * capped lower there, since a failover is over within seconds and every one counts.
  */
-export function connectRedis(url: string, role: string, log: Logger): Redis {
-  const redis = new Redis(url, {
+export function connectRedis(target: RedisTarget, role: string, log: Logger): Redis {
+  const common: RedisOptions = {
     connectionName: `ringforge-hub-${role}`,
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
-    retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5_000),
-  });
+    ...(target.password === undefined ? {} : { password: target.password }),
+  };
+  const redis =
+    target.kind === 'direct'
+      ? new Redis(target.url, { ...common, retryStrategy: backoff(5_000) })
+      : new Redis({
+          ...common,
+          sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+          name: target.masterName,
+          role: 'master',
+          ...(target.password === undefined ? {} : { sentinelPassword: target.password }),
+          failoverDetector: true,
+          retryStrategy: backoff(1_000),
+          sentinelRetryStrategy: backoff(1_000),
+        });
   let lastError = '';
   redis.on('error', (error: Error) => {
     if (error.message !== lastError) log.warn({ role, err: error.message }, 'Redis connection error');
@@ -23,4 +43,19 @@ export function connectRedis(url: string, role: string, log: Logger): Redis {
     lastError = '';
   });
   return redis;
+}
+
+/**
+ * Starts connecting without waiting: a hub whose Redis is down at start serves not ready (the bus
+ * check says why) and becomes ready once a connection is up, instead of exiting and crash-looping.
+ */
+export function connectInBackground(redis: Redis): void {
+  // The first attempt's failure is already logged by the 'error' listener; the retries go on.
+  redis.connect().catch(() => undefined);
+}
+
+/** Why a connection cannot serve commands now, or undefined when it can. */
+export function notConnected(redis: Redis, role: string): string | undefined {
+  if (redis.status === 'ready') return undefined;
+  return `Redis ${role} connection is ${redis.status === 'wait' ? 'not started' : redis.status}: retrying in the background`;
 }

@@ -1,0 +1,114 @@
+/*
+ * A hub whose Redis is unreachable stays up instead of exiting: at start it serves not ready, with
+ * the reason under checks.bus, and turns ready by itself once Redis answers; an outage while it runs
+ * turns it not ready until Redis is back, and agents exchange DMs again afterwards. The Redis is a
+ * real redis-server on loopback, stopped and started again on the same port.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  freePort,
+  startPostgres,
+  startRedis,
+  type LocalPostgres,
+  type LocalService,
+} from '../../scripts/lib/local-services.ts';
+import { ADMIN_TOKEN, Admin, closeAllClients, collectDms, connectAgent, eventually } from './helpers/hub-harness.ts';
+import { startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
+
+/** Ready within this long of Redis answering: the reconnect delay is capped at 5 s. */
+const RECOVERY_BOUND_MS = 8_000;
+
+async function readiness(hub: HubProcess): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${hub.httpUrl}/api/ready`);
+  return { status: response.status, body: await response.json() };
+}
+
+describe('Redis outages (server, one process)', () => {
+  let postgres: LocalPostgres;
+  let redis: LocalService | undefined;
+  let redisPort: number;
+  let hub: HubProcess;
+
+  before(async () => {
+    [postgres, redisPort] = await Promise.all([startPostgres(), freePort()]);
+    hub = await startHubProcess(TSX_HUB, {
+      DATABASE_URL: postgres.url,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      HUB_ADMIN_TOKEN: ADMIN_TOKEN,
+      HUB_SHUTDOWN_GRACE_MS: '5000',
+    });
+  });
+
+  after(async () => {
+    closeAllClients();
+    await hub?.terminate();
+    await Promise.all([postgres?.stop(), redis?.stop()]);
+  });
+
+  it('starts with Redis down: live, not ready with the reason, and still running seconds later', async () => {
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.equal(hub.child.exitCode, null, 'the hub has not exited');
+    assert.equal((await fetch(`${hub.httpUrl}/api/health`)).status, 200);
+    const ready = await readiness(hub);
+    assert.equal(ready.status, 503);
+    assert.equal(ready.body.checks.database, 'ok');
+    assert.match(ready.body.checks.bus, /^Redis commands connection is (connecting|reconnecting): retrying/);
+    assert.ok(
+      hub.logs.some((l) => l.msg === 'Redis connection error' && /ECONNREFUSED/.test(l.err)),
+      'the refused connection is logged',
+    );
+  });
+
+  it('turns ready by itself once Redis answers, and serves agents', async () => {
+    const startedAt = Date.now();
+    redis = await startRedis({ port: redisPort });
+    await eventually(async () => assert.equal((await readiness(hub)).status, 200), RECOVERY_BOUND_MS);
+    console.log(`ready ${Date.now() - startedAt} ms after Redis started`);
+    assert.deepEqual((await readiness(hub)).body.checks, { database: 'ok', bus: 'ok', primary: 'ok', draining: 'ok' });
+
+    const tenant = await new Admin(hub.adminUrl).provision('late-redis');
+    let got!: ReturnType<typeof collectDms>;
+    const receiver = await connectAgent(hub.wsUrl, tenant.key, 'receiver', { onCreate: (c) => (got = collectDms(c)) });
+    const sender = await connectAgent(hub.wsUrl, tenant.key, 'sender');
+    await sender.sendDm(receiver.identity.agentId, 'first');
+    await eventually(() => assert.deepEqual(got.bodies, ['first']));
+    receiver.close();
+    sender.close();
+  });
+
+  it('turns not ready during an outage while running, and recovers with DMs flowing again', async () => {
+    const tenant = await new Admin(hub.adminUrl).provision('outage');
+    let got!: ReturnType<typeof collectDms>;
+    const receiver = await connectAgent(hub.wsUrl, tenant.key, 'receiver', { onCreate: (c) => (got = collectDms(c)) });
+    const sender = await connectAgent(hub.wsUrl, tenant.key, 'sender');
+    await sender.sendDm(receiver.identity.agentId, 'before');
+    await eventually(() => assert.deepEqual(got.bodies, ['before']));
+
+    await redis!.stop();
+    await eventually(async () => {
+      const ready = await readiness(hub);
+      assert.equal(ready.status, 503);
+      assert.match(ready.body.checks.bus, /^Redis (commands|subscriber) connection is/);
+    }, 5_000);
+    // A request that needs Redis (its rate limit) is answered with an error, not left hanging, and
+    // the process stays up. (request, not sendDm: sendDm would retry it until Redis is back.)
+    const startedAt = Date.now();
+    await assert.rejects(sender.request('dm.send', { to: receiver.identity.agentId, body: 'during' }), {
+      code: 'internal',
+    });
+    assert.ok(Date.now() - startedAt < 5_000, 'answered within seconds');
+    assert.equal(hub.child.exitCode, null, 'the hub has not exited');
+
+    const restartedAt = Date.now();
+    redis = await startRedis({ port: redisPort });
+    await eventually(async () => assert.equal((await readiness(hub)).status, 200), RECOVERY_BOUND_MS);
+    console.log(`ready ${Date.now() - restartedAt} ms after Redis came back`);
+    // The subscriber resubscribed on the new server: a DM reaches the receiver's open session.
+    await eventually(() => assert.ok(sender.connected && receiver.connected), 10_000);
+    await sender.sendDm(receiver.identity.agentId, 'after');
+    await eventually(() => assert.deepEqual(got.bodies.at(-1), 'after'), 5_000);
+    assert.ok(!got.bodies.includes('during'), 'the refused DM was not delivered');
+    assert.equal(hub.child.exitCode, null);
+  });
+});

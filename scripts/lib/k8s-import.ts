@@ -1,7 +1,7 @@
 /*
  * Regenerates what imports/ holds for the Kubernetes manifests (`npm run k8s:import`):
  *
- * - typed cdk8s constructs for the CloudNativePG and Barman Cloud plugin CRDs (`cdk8s import`);
+ * - typed cdk8s constructs for the CloudNativePG, Barman Cloud plugin and KEDA CRDs (`cdk8s import`);
  * - imports/k8s-schemas.json, the strict JSON Schemas `npm test` validates every object in dist/k8s
  *   against, offline. Core kinds, ArgoCD and prometheus-operator kinds come from the kubernetes-models
  *   type declarations (generated from the upstream OpenAPI documents and CRDs); custom resources with a
@@ -47,6 +47,7 @@ const CRD_MODULES: Record<string, readonly string[]> = {
     'postgresql.cnpg.io_backups.yaml',
   ],
   'barmancloud.cnpg.io': ['barmancloud.cnpg.io_objectstores.yaml'],
+  'keda.sh': ['keda.sh_scaledobjects.yaml'],
 };
 
 type Schema = Record<string, unknown>;

@@ -6,7 +6,10 @@ import { RestrictedNamespace } from '../constructs/k8s/namespace.ts';
 import { AllowTraffic, Peer } from '../constructs/k8s/network-policy.ts';
 import { HubObservability } from '../constructs/k8s/observability.ts';
 import { PLATFORM_NAMESPACES, SYNC_WAVES } from '../constructs/k8s/platform.ts';
-import { PostgresBootstrap, PostgresCluster, type ObjectStoreLocation } from '../constructs/k8s/postgres.ts';
+import { protectData } from '../constructs/k8s/data-protection.ts';
+import { PostgresCluster, type ObjectStoreLocation } from '../constructs/k8s/postgres.ts';
+import { CNPG_IMAGE } from '../constructs/postgres-version.ts';
+import { regionBackupStore, regionsByPreference, type HetznerEnvironment, type Region } from '../environments/index.ts';
 import { Valkey } from '../constructs/k8s/valkey.ts';
 import { NAMESPACES, type ClusterTarget } from './clusters.ts';
 
@@ -17,6 +20,8 @@ export interface AppChart {
   /** Namespace the Application defaults to. */
   readonly namespace: string;
   readonly syncWave: number;
+  /** Holds the data (database, Valkey volumes): its Application never prunes nor cascades a delete. */
+  readonly ownsData?: boolean;
   /** Fields ArgoCD leaves alone (e.g. replicas owned by an autoscaler). */
   readonly ignoreDifferences?: {
     group: string;
@@ -44,29 +49,54 @@ function baseChart(app: App): AppChart {
   return { app: 'base', chart, namespace: NAMESPACES.hub, syncWave: SYNC_WAVES.namespaces };
 }
 
-const storeOf = (t: ClusterTarget, regionName: string): ObjectStoreLocation => ({
-  bucket: t.env.backup.bucket,
-  folder: `${t.env.name}/${regionName}`,
-  endpointUrl: t.env.backup.endpoint,
-  credentialsSecret: S3_SECRET,
-});
+/** A region's archive: its own bucket in another Hetzner location (off-site). */
+const storeOf = (env: HetznerEnvironment, region: Region): ObjectStoreLocation => {
+  const store = regionBackupStore(env, region);
+  return { bucket: store.bucket, folder: store.folder, endpointUrl: store.endpoint, credentialsSecret: S3_SECRET };
+};
 
 function postgresChart(app: App, t: ClusterTarget): { app: AppChart; cluster: PostgresCluster } {
   const chart = new Chart(app, 'postgres');
-  const isPrimary = t.region.name === t.primaryRegion.name;
+  const multiRegion = t.env.regions.length > 1;
   const cluster = new PostgresCluster(chart, 'Postgres', {
     namespace: NAMESPACES.data,
-    bootstrap: isPrimary
-      ? PostgresBootstrap.initdb()
-      : PostgresBootstrap.replicaOf({ serverName: 'pg', store: storeOf(t, t.primaryRegion.name) }),
-    backupStore: storeOf(t, t.region.name),
+    imageName: CNPG_IMAGE,
+    backupStore: storeOf(t.env, t.region),
+    ...(multiRegion
+      ? {
+          topology: {
+            self: t.region.name,
+            primary: t.primaryRegion.name,
+            members: regionsByPreference(t.env).map((r) => ({ region: r.name, store: storeOf(t.env, r) })),
+          },
+        }
+      : {}),
     rpoSeconds: t.env.drill.rpoSeconds,
     maxArchiveTimeoutSeconds: t.env.backup.archiveTimeoutSeconds,
     retentionDays: t.env.backup.retentionDays,
     backupSchedule: t.env.backup.schedule,
     priorityClassName: PRIORITY_CLASS,
   });
-  return { app: { app: 'postgres', chart, namespace: NAMESPACES.data, syncWave: SYNC_WAVES.data }, cluster };
+  return {
+    app: {
+      app: 'postgres',
+      chart,
+      namespace: NAMESPACES.data,
+      syncWave: SYNC_WAVES.data,
+      // The bootstrap is read only when a Cluster is created; after a switchover it names the new
+      // primary, which must not be pushed onto a running cluster.
+      ignoreDifferences: [
+        {
+          group: 'postgresql.cnpg.io',
+          kind: 'Cluster',
+          name: cluster.name,
+          namespace: NAMESPACES.data,
+          jsonPointers: ['/spec/bootstrap'],
+        },
+      ],
+    },
+    cluster,
+  };
 }
 
 const hubPeer = (labels: Record<string, string>) => Peer.pods(labels, NAMESPACES.hub);
@@ -155,7 +185,7 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     valkeySelector: valkey.podLabels,
   });
 
-  return [
+  const apps: AppChart[] = [
     base,
     postgres.app,
     { app: 'valkey', chart: valkeyChart, namespace: NAMESPACES.data, syncWave: SYNC_WAVES.data },
@@ -176,4 +206,6 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     },
     { app: 'observability', chart: observabilityChart, namespace: NAMESPACES.hub, syncWave: SYNC_WAVES.observability },
   ];
+  // Whatever holds data, in whichever app, is guarded, and so is the Application that syncs it.
+  return apps.map((a) => ({ ...a, ownsData: protectData(a.chart) }));
 }

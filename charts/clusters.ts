@@ -1,13 +1,11 @@
-import type { HetznerEnvironment } from '../environments/index.ts';
+import { primaryRegionOf, type HetznerEnvironment, type Region } from '../environments/index.ts';
 import { CLUSTER_CIDR, gitopsPath } from '../stacks/infra/k3s.ts';
-
-type Region = HetznerEnvironment['regions'][number];
 
 /** One k3s cluster of an environment: tier 2 has one, tier 3 one per region. */
 export interface ClusterTarget {
   readonly env: HetznerEnvironment;
   readonly region: Region;
-  /** The first region holds the Postgres primary; the others run replica clusters. */
+  /** The region holding the Postgres primary (`primaryRegion`); the others run replica clusters. */
   readonly primaryRegion: Region;
   /** Folder the cluster's bootstrap root Application syncs, relative to the repository. */
   readonly gitopsPath: string;
@@ -26,7 +24,7 @@ export const KUBERNETES_TIERS: readonly number[] = [2, 3];
 export function clusterTargets(env: HetznerEnvironment): ClusterTarget[] {
   if (!KUBERNETES_TIERS.includes(env.tier)) return [];
   const multiRegion = env.regions.length > 1;
-  const primaryRegion = env.regions[0]!;
+  const primaryRegion = primaryRegionOf(env);
   return env.regions.map((region) => ({
     env,
     region,

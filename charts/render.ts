@@ -60,6 +60,7 @@ function renderTarget(t: ClusterTarget): RenderedApp[] {
       destinationNamespace: a.namespace,
       syncWave: a.syncWave,
       ignoreDifferences: a.ignoreDifferences ?? [],
+      ownsData: a.ownsData ?? false,
     });
   }
   // Beside the apps, but without an Application: nothing syncs it, an operator applies it.

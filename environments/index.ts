@@ -6,6 +6,7 @@ import type { Environment, HetznerEnvironment } from './schema.ts';
 import staging from './staging.ts';
 
 export { EnvironmentError, resolveEnvironment, type EnvironmentFile } from './load.ts';
+export * from './regions.ts';
 export * from './schema.ts';
 
 /** Every environment file, by name. Add a file here to add an environment. */

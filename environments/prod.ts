@@ -5,13 +5,21 @@ export default {
   name: 'prod',
   tier: 3,
   platform: 'hetzner',
-  description: 'Production: Falkenstein primary, Helsinki secondary with a CNPG replica cluster',
+  description: 'Production: Falkenstein and Helsinki, the primary region writing, the other a CNPG replica cluster',
   dns: { zone: 'ringforge.example', hubHostname: 'hub.ringforge.example' },
   regions: [
-    { name: 'fsn1', location: 'fsn1', servesGeoRegions: ['WEU', 'EEU', 'NAF', 'ME', 'WNAM', 'ENAM'] },
-    // Standby: its database is a replica of fsn1's, so it takes traffic only on failover.
-    { name: 'hel1', location: 'hel1' },
+    // Both archive to Nuremberg: losing either region leaves its archive, and the other's, readable.
+    {
+      name: 'fsn1',
+      location: 'fsn1',
+      backupLocation: 'nbg1',
+      servesGeoRegions: ['WEU', 'EEU', 'NAF', 'ME', 'WNAM', 'ENAM'],
+    },
+    { name: 'hel1', location: 'hel1', backupLocation: 'nbg1' },
   ],
+  // The writer. The other region runs a replica cluster and takes traffic only once promoted; the geo
+  // regions listed above follow whichever region this names. `npm run failover -- prod --to hel1` rewrites it.
+  primaryRegion: 'fsn1',
   servers: { worker: { type: 'cpx52', count: 4 } },
   adminCidrs: ['203.0.113.0/24', '2001:db8:1::/48'],
   hub: {

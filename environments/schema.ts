@@ -20,6 +20,10 @@ export const HETZNER_LOCATIONS = {
 } as const;
 export type HetznerLocation = keyof typeof HETZNER_LOCATIONS;
 
+/** Hetzner locations that offer Object Storage (S3-compatible, `https://<location>.your-objectstorage.com`). */
+export const OBJECT_STORAGE_LOCATIONS = ['fsn1', 'nbg1', 'hel1'] as const;
+export type ObjectStorageLocation = (typeof OBJECT_STORAGE_LOCATIONS)[number];
+
 /** Server roles, and the roles each tier must size (see DESIGN.md §2). */
 export const ROLES_BY_TIER = {
   0: ['single'],
@@ -101,10 +105,15 @@ export const hubSchema = z
   });
 
 export const backupSchema = z.strictObject({
+  /** Bucket of tiers 0-1; tiers 2-3 append the region (`<bucket>-<region>`), one bucket per region. */
   bucket: slug,
-  /** S3-compatible endpoint, e.g. Hetzner Object Storage `https://fsn1.your-objectstorage.com`. */
+  /**
+   * S3-compatible endpoint of tiers 0-1, e.g. Hetzner Object Storage `https://fsn1.your-objectstorage.com`.
+   * Tiers 2-3 archive each region off-site instead, to its `regions[].backupLocation`.
+   */
   endpoint: z.url('must be an http(s) URL'),
   region: slug,
+  /** Days base backups and WAL are kept (seeds: 30, prod 35); also the buckets' default object lock. */
   retentionDays: positiveInt,
   /** When base backups run. */
   schedule: cron,
@@ -181,7 +190,10 @@ const regionSchema = z.strictObject({
   location: z.enum(Object.keys(HETZNER_LOCATIONS) as [HetznerLocation, ...HetznerLocation[]], {
     error: `must be a Hetzner location (${Object.keys(HETZNER_LOCATIONS).join(', ')})`,
   }),
-  /** Cloudflare geo regions whose visitors this region serves first (tier 3: the primary region only). */
+  /**
+   * Cloudflare geo regions whose visitors this region serves first. Tier 3 is active/standby: every
+   * geo region listed, on any region, is steered to the primary region, so a switchover moves them.
+   */
   servesGeoRegions: z
     .array(
       z.enum(CLOUDFLARE_GEO_REGIONS, {
@@ -189,6 +201,15 @@ const regionSchema = z.strictObject({
       }),
     )
     .default([]),
+  /**
+   * Object Storage location this region's database archives to: never its own, so losing the region
+   * leaves its WAL and base backups readable. @default nbg1, or fsn1 for a region in nbg1
+   */
+  backupLocation: z
+    .enum(OBJECT_STORAGE_LOCATIONS, {
+      error: `must be a Hetzner Object Storage location (${OBJECT_STORAGE_LOCATIONS.join(', ')})`,
+    })
+    .optional(),
 });
 
 const serverGroupSchema = z.strictObject({
@@ -216,8 +237,13 @@ export const hetznerEnvironmentSchema = z
       /** Public hostname agents connect to. */
       hubHostname: fqdn,
     }),
-    /** Regions in order of preference; the first is primary. Tier 3 needs two or more. */
+    /** Regions in order of preference. Tier 3 needs two or more. */
     regions: z.array(regionSchema).min(1, 'must list at least one region'),
+    /**
+     * The region whose database takes writes; the others run replica clusters of it. Changing it and
+     * syncing switches the primary over (`npm run failover`). @default the first region
+     */
+    primaryRegion: slug.optional(),
     /** Server groups by role; a key outside ROLES (a typo, or a role the kit no longer runs) is refused. */
     servers: z.partialRecord(z.enum(ROLES), serverGroupSchema),
     adminCidrs: z.array(adminCidr).min(1, 'must list at least one admin network'),
@@ -280,24 +306,30 @@ export const hetznerEnvironmentSchema = z
         message: `must be odd so embedded etcd keeps quorum (got ${controlPlanes})`,
       });
     }
-    if (env.tier === 3) {
+    const primaryIndex = env.primaryRegion === undefined ? 0 : names.indexOf(env.primaryRegion);
+    if (primaryIndex < 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['primaryRegion'],
+        message: `must name one of the regions (${names.join(', ')}) (got ${env.primaryRegion})`,
+      });
+    }
+    env.regions.forEach((r, i) => {
+      if (r.backupLocation === r.location) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions', i, 'backupLocation'],
+          message: `must differ from the region's location ${r.location}: a backup in the same place is lost with it`,
+        });
+      }
+    });
+    if (env.tier === 3 && env.regions.every((r) => r.servesGeoRegions.length === 0)) {
       // Only the primary region's database takes writes; the others run CloudNativePG replica
-      // clusters, so they may take traffic only on failover, once promoted.
-      env.regions.forEach((r, i) => {
-        if (i === 0 && r.servesGeoRegions.length === 0) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['regions', i, 'servesGeoRegions'],
-            message: 'must name at least one Cloudflare geo region for tier 3 steering',
-          });
-        }
-        if (i > 0 && r.servesGeoRegions.length > 0) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['regions', i, 'servesGeoRegions'],
-            message: `must be empty: ${r.name} runs a read-only replica database and takes traffic only on failover, after promotion`,
-          });
-        }
+      // clusters. Every geo region listed is steered to whichever region is primary.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regions', Math.max(primaryIndex, 0), 'servesGeoRegions'],
+        message: 'must name at least one Cloudflare geo region for tier 3 steering',
       });
     }
     if (env.tier >= 1 && env.hub.replicas.min < 2) {

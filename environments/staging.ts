@@ -15,7 +15,8 @@ export default {
       digest: 'sha256:6f1c0b6d0f8a2a4b5f3c9e1d7a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b',
     },
   },
-  backup: { bucket: 'ringforge-staging-backups', region: 'nbg1', endpoint: 'https://nbg1.your-objectstorage.com' },
+  // Archived off-site, to Falkenstein (regions[].backupLocation defaults to another location).
+  backup: { bucket: 'ringforge-staging-backups' },
   state: { bucket: 'ringforge-tfstate', endpoint: 'https://fsn1.your-objectstorage.com', region: 'fsn1' },
   gitops: { repoUrl: 'https://git.example.com/platform/ringforge-deploy.git', revision: 'main' },
 } satisfies EnvironmentFile;

@@ -5,7 +5,7 @@ import { EdgeRules } from '../constructs/cloudflare/edge-rules.ts';
 import { GeoLoadBalancer } from '../constructs/cloudflare/geo-load-balancer.ts';
 import { ProxiedHostname } from '../constructs/cloudflare/proxied-hostname.ts';
 import { ZoneSecurity } from '../constructs/cloudflare/zone-security.ts';
-import type { HetznerEnvironment } from '../environments/index.ts';
+import { primaryRegionOf, regionsByPreference, type HetznerEnvironment } from '../environments/index.ts';
 import type { Entry } from './infra/context.ts';
 import { useCloudflare } from './providers.ts';
 import { useRemoteState } from './remote-state.ts';
@@ -40,15 +40,19 @@ export class EdgeStack extends TerraformStack {
       });
       return;
     }
+    // Tier 3 is active/standby: only the primary region's database takes writes, so every geo region
+    // the environment lists goes to the primary's pool first, and a switchover moves them all.
+    const primary = primaryRegionOf(env);
+    const geoRegions = [...new Set(env.regions.flatMap((r) => r.servesGeoRegions))];
     new GeoLoadBalancer(this, 'Hub', {
       accountId: zone.account.id,
       zoneId: zone.zoneId,
       hostname: env.dns.hubHostname,
       namePrefix: env.name,
-      regions: env.regions.map((r) => {
+      regions: regionsByPreference(env).map((r) => {
         const entry = entries.get(r.name);
         if (!entry) throw new Error(`no entry addresses for region ${r.name}`);
-        return { name: r.name, address: entry.ipv4, servesRegions: r.servesGeoRegions };
+        return { name: r.name, address: entry.ipv4, servesRegions: r === primary ? geoRegions : [] };
       }),
     });
   }

@@ -5,8 +5,12 @@ import {
   environmentNames,
   loadAllEnvironments,
   loadEnvironment,
+  primaryRegionOf,
+  regionBackupStore,
+  regionsByPreference,
   resolveEnvironment,
   type EnvironmentFile,
+  type HetznerEnvironment,
 } from '../environments/index.ts';
 import dev from '../environments/dev.ts';
 import prod from '../environments/prod.ts';
@@ -41,6 +45,35 @@ describe('environments', () => {
     const prodEnv = loadEnvironment('prod');
     assert.equal(prodEnv.platform, 'hetzner');
     assert.equal(prodEnv.platform === 'hetzner' && prodEnv.regions.length, 2);
+  });
+
+  test('the primary region: primaryRegion, else the first; each region archives off-site to its own bucket', () => {
+    const production = loadEnvironment('prod') as HetznerEnvironment;
+    assert.equal(primaryRegionOf(production).name, 'fsn1');
+    const switched = resolveEnvironment('environments/prod.ts', {
+      ...prod,
+      primaryRegion: 'hel1',
+    }) as HetznerEnvironment;
+    assert.deepEqual(
+      regionsByPreference(switched).map((r) => r.name),
+      ['hel1', 'fsn1'],
+    );
+    const unnamed: Record<string, unknown> = { ...prod };
+    delete unnamed.primaryRegion;
+    assert.equal(
+      primaryRegionOf(resolveEnvironment('environments/prod.ts', unnamed) as HetznerEnvironment).name,
+      'fsn1',
+    );
+    for (const region of production.regions) {
+      const store = regionBackupStore(production, region);
+      assert.equal(store.bucket, `ringforge-prod-backups-${region.name}`);
+      assert.notEqual(store.location, region.location);
+      assert.equal(store.endpoint, `https://${store.location}.your-objectstorage.com`);
+      assert.equal(store.retentionDays, 35);
+    }
+    const stagingEnv = loadEnvironment('staging') as HetznerEnvironment;
+    assert.equal(regionBackupStore(stagingEnv, stagingEnv.regions[0]!).location, 'fsn1', 'nbg1 archives to fsn1');
+    assert.equal(regionBackupStore(stagingEnv, stagingEnv.regions[0]!).retentionDays, 30);
   });
 
   test('tier defaults fill what a file leaves out, and the file wins where it speaks', () => {
@@ -121,11 +154,32 @@ describe('environment validation rejects', () => {
     assert.deepEqual(problems, ['servers: Unrecognized key: "nats"']);
   });
 
-  test('a standby region of tier 3 that would take traffic while its database is a read-only replica', () => {
-    const problems = problemsOf(prod, (f) => (f.regions[1].servesGeoRegions = ['EEU']));
+  test('tier 3 steering no Cloudflare geo region to its primary', () => {
+    const problems = problemsOf(prod, (f) => {
+      f.primaryRegion = 'hel1';
+      for (const r of f.regions) r.servesGeoRegions = [];
+    });
     assert.deepEqual(problems, [
-      'regions.1.servesGeoRegions: must be empty: hel1 runs a read-only replica database and takes traffic only on failover, after promotion',
+      'regions.1.servesGeoRegions: must name at least one Cloudflare geo region for tier 3 steering',
     ]);
+  });
+
+  test('a primaryRegion that is not one of the regions', () => {
+    const problems = problemsOf(prod, (f) => (f.primaryRegion = 'nbg1'));
+    assert.deepEqual(problems, ['primaryRegion: must name one of the regions (fsn1, hel1) (got nbg1)']);
+  });
+
+  test('a region archiving to its own location, and a location without Object Storage', () => {
+    assert.deepEqual(
+      problemsOf(prod, (f) => (f.regions[0].backupLocation = 'fsn1')),
+      [
+        "regions.0.backupLocation: must differ from the region's location fsn1: a backup in the same place is lost with it",
+      ],
+    );
+    assert.deepEqual(
+      problemsOf(prod, (f) => (f.regions[1].backupLocation = 'ash')),
+      ['regions.1.backupLocation: must be a Hetzner Object Storage location (fsn1, nbg1, hel1) (got "ash")'],
+    );
   });
 
   test('an even number of k3s control-plane servers', () => {

@@ -101,6 +101,12 @@ const VIOLATIONS: Record<(typeof RULES)[number], (objects: any[]) => void> = {
   priorityClassNotSet: (o) => {
     delete webPod(o).priorityClassName;
   },
+  'data-prune-guard': (o) => {
+    find(o, 'StatefulSet', 'db').metadata.annotations['argocd.argoproj.io/sync-options'] = 'Prune=false';
+  },
+  'data-application-cascade': (o) => {
+    find(o, 'Application', 'app').metadata.finalizers = ['resources-finalizer.argocd.argoproj.io'];
+  },
 };
 
 describe('Kubernetes policy checklist', () => {
@@ -108,8 +114,8 @@ describe('Kubernetes policy checklist', () => {
     assert.deepEqual(checkK8sPolicy(compliantCluster()), []);
   });
 
-  test('covers every row of POLICY.md (26 rows, 30 rule ids)', () => {
-    assert.equal(RULES.length, 30);
+  test('covers every row of POLICY.md (26 rows, 30 rule ids) and the 2 data-protection rules', () => {
+    assert.equal(RULES.length, 32);
     assert.deepEqual(Object.keys(VIOLATIONS).sort(), [...RULES].sort());
   });
 
@@ -146,6 +152,33 @@ describe('Kubernetes policy checklist', () => {
         (v) => v.rule === 'horizontalpodautoscaler-has-target' && v.kind === 'PodDisruptionBudget',
       ),
     );
+  });
+
+  test('data: an unguarded CloudNativePG Cluster or PVC, and a data Application that prunes, fail', () => {
+    // given
+    const objects = compliantCluster();
+    objects.push(
+      { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'pg', namespace: 'app' }, spec: {} },
+      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'scratch', namespace: 'app' }, spec: {} },
+    );
+    find(objects, 'Application', 'app').spec.syncPolicy.automated.prune = true;
+    // when
+    const found = checkK8sPolicy(objects).map((v) => `${v.rule} ${v.kind}/${v.name}: ${v.message}`);
+    // then
+    assert.deepEqual(found, [
+      'data-prune-guard Cluster/pg: owns volumes: needs argocd.argoproj.io/sync-options: Prune=false,Delete=false',
+      'data-prune-guard PersistentVolumeClaim/scratch: owns volumes: needs argocd.argoproj.io/sync-options: Prune=false,Delete=false',
+      'data-application-cascade Application/app: syncs data into app: automated sync must not prune',
+    ]);
+  });
+
+  test('an Application syncing a namespace without volumes may prune and cascade', () => {
+    const objects = compliantCluster();
+    const db = find(objects, 'StatefulSet', 'db');
+    delete db.spec.volumeClaimTemplates;
+    find(objects, 'Application', 'app').metadata.finalizers = ['resources-finalizer.argocd.argoproj.io'];
+    find(objects, 'Application', 'app').spec.syncPolicy.automated.prune = true;
+    assert.deepEqual(checkK8sPolicy(objects), []);
   });
 
   test('a literal Secret in the output fails', () => {

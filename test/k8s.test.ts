@@ -3,11 +3,26 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { APP_OF_APPS, filesOf, renderK8s, type Manifest, type RenderedApp } from '../charts/render.ts';
+import {
+  APP_OF_APPS,
+  checkRenderedPolicy,
+  filesOf,
+  renderK8s,
+  type Manifest,
+  type RenderedApp,
+} from '../charts/render.ts';
+import { SINGLE_NODE_IMAGES } from '../constructs/hetzner/roles/single-node.ts';
 import { cnpgSchedule } from '../constructs/k8s/postgres.ts';
-import { loadEnvironment, loadHetznerEnvironments, type HetznerEnvironment } from '../environments/index.ts';
+import { CNPG_IMAGE, POSTGRES_MAJOR } from '../constructs/postgres-version.ts';
+import prodFile from '../environments/prod.ts';
+import {
+  loadEnvironment,
+  loadHetznerEnvironments,
+  resolveEnvironment,
+  type HetznerEnvironment,
+} from '../environments/index.ts';
 import { K8sSchemaValidator } from '../scripts/lib/k8s-schemas.ts';
-import { repoRoot } from '../scripts/lib/tools.ts';
+import { repoRoot, toolVersions } from '../scripts/lib/tools.ts';
 import { CLUSTER_CIDR, gitopsPath } from '../stacks/infra/k3s.ts';
 
 const rendered = renderK8s(loadHetznerEnvironments());
@@ -233,7 +248,22 @@ describe('CloudNativePG', () => {
     ]);
     assert.equal(cluster.spec.backup, undefined, 'no deprecated in-tree barmanObjectStore');
     assert.deepEqual(cluster.spec.bootstrap, { initdb: { database: 'hub', owner: 'hub' } });
+    assert.equal(cluster.spec.replica, undefined, 'a single region has no distributed topology');
     assert.ok(one('dist/k8s/staging/postgres', 'PodMonitor', 'pg'));
+  });
+
+  test('one Postgres major everywhere: CloudNativePG, the tier 0 image, tier 1 packages, local images', () => {
+    const major = Number(toolVersions.LOCAL_POSTGRES_MAJOR);
+    assert.equal(POSTGRES_MAJOR, major);
+    assert.match(toolVersions.LOCAL_POSTGRES_IMAGE!, new RegExp(`:${major}-bookworm$`));
+    for (const dir of ['dist/k8s/staging/postgres', 'dist/k8s/prod/fsn1/postgres', 'dist/k8s/prod/hel1/postgres']) {
+      assert.match(
+        one(dir, 'Cluster', 'pg').spec.imageName,
+        new RegExp(`^ghcr\\.io/cloudnative-pg/postgresql:${major}\\.\\d+$`),
+      );
+    }
+    assert.match(SINGLE_NODE_IMAGES.postgres, new RegExp(`^docker\\.io/library/postgres:${major}\\.\\d+-bookworm$`));
+    assert.equal(CNPG_IMAGE.split(':')[1], SINGLE_NODE_IMAGES.postgres.split(':')[1]!.replace('-bookworm', ''));
   });
 
   test('archive_timeout is derived from the RPO: half of it, within the configured bound', () => {
@@ -250,8 +280,10 @@ describe('CloudNativePG', () => {
   test('object store, retention and a six-field backup schedule', () => {
     const store = one('dist/k8s/staging/postgres', 'ObjectStore', 'pg-backups');
     assert.equal(store.spec.retentionPolicy, `${staging.backup.retentionDays}d`);
-    assert.equal(store.spec.configuration.destinationPath, `s3://${staging.backup.bucket}/staging/nbg1`);
-    assert.equal(store.spec.configuration.endpointURL, staging.backup.endpoint);
+    assert.equal(staging.backup.retentionDays, 30);
+    assert.equal(store.spec.configuration.destinationPath, `s3://${staging.backup.bucket}-nbg1/staging/nbg1`);
+    // Off-site: staging runs in Nuremberg and archives to Falkenstein.
+    assert.equal(store.spec.configuration.endpointURL, 'https://fsn1.your-objectstorage.com');
     assert.deepEqual(store.spec.configuration.s3Credentials.accessKeyId, {
       name: 'pg-backup-s3',
       key: 'ACCESS_KEY_ID',
@@ -263,34 +295,75 @@ describe('CloudNativePG', () => {
     assert.throws(() => cnpgSchedule('0 3 * *'), /five-field cron \(got "0 3 \* \*"\)/);
   });
 
-  test("prod's secondary region runs a replica cluster that bootstraps from the primary's object store", () => {
-    const primary = one('dist/k8s/prod/fsn1/postgres', 'Cluster', 'pg');
-    assert.equal(primary.spec.replica, undefined);
-    const replica = one('dist/k8s/prod/hel1/postgres', 'Cluster', 'pg');
-    assert.deepEqual(replica.spec.replica, { enabled: true, source: 'origin' });
-    // Promoted, the replica's pg-app Secret must name the database and owner the primary's initdb made.
-    assert.deepEqual(replica.spec.bootstrap, { recovery: { source: 'origin', database: 'hub', owner: 'hub' } });
-    assert.deepEqual(
-      { database: replica.spec.bootstrap.recovery.database, owner: replica.spec.bootstrap.recovery.owner },
-      primary.spec.bootstrap.initdb,
+  test('prod: a distributed topology, every region listing both clusters; fsn1 primary, hel1 following it', () => {
+    const fsn1 = one('dist/k8s/prod/fsn1/postgres', 'Cluster', 'pg');
+    const hel1 = one('dist/k8s/prod/hel1/postgres', 'Cluster', 'pg');
+    assert.equal(prod.primaryRegion, 'fsn1');
+    assert.deepEqual(fsn1.spec.replica, { primary: 'pg-fsn1', self: 'pg-fsn1', source: 'pg-hel1' });
+    assert.deepEqual(hel1.spec.replica, { primary: 'pg-fsn1', self: 'pg-hel1', source: 'pg-fsn1' });
+    const plugin = (barmanObjectName: string) => ({
+      name: 'barman-cloud.cloudnative-pg.io',
+      parameters: { barmanObjectName, serverName: 'pg' },
+    });
+    assert.deepEqual(fsn1.spec.externalClusters, [
+      { name: 'pg-fsn1', plugin: plugin('pg-backups') },
+      { name: 'pg-hel1', plugin: plugin('pg-hel1') },
+    ]);
+    assert.deepEqual(hel1.spec.externalClusters, [
+      { name: 'pg-fsn1', plugin: plugin('pg-fsn1') },
+      { name: 'pg-hel1', plugin: plugin('pg-backups') },
+    ]);
+    // Created, the replica restores the primary's archive; promoted, its pg-app names the hub database.
+    assert.deepEqual(fsn1.spec.bootstrap, { initdb: { database: 'hub', owner: 'hub' } });
+    assert.deepEqual(hel1.spec.bootstrap, { recovery: { source: 'pg-fsn1', database: 'hub', owner: 'hub' } });
+  });
+
+  test("prod: each region archives to its own bucket in another location, and reads the other region's", () => {
+    const store = (cluster: string, name: string) => one(`dist/k8s/prod/${cluster}/postgres`, 'ObjectStore', name).spec;
+    const fsn1 = store('fsn1', 'pg-backups');
+    const hel1 = store('hel1', 'pg-backups');
+    assert.equal(fsn1.configuration.destinationPath, 's3://ringforge-prod-backups-fsn1/prod/fsn1');
+    assert.equal(hel1.configuration.destinationPath, 's3://ringforge-prod-backups-hel1/prod/hel1');
+    for (const [region, s] of [
+      ['fsn1', fsn1],
+      ['hel1', hel1],
+    ] as const) {
+      const location = new URL(s.configuration.endpointURL).hostname.split('.')[0];
+      assert.notEqual(location, region, `${region} archives off-site`);
+      assert.equal(s.retentionPolicy, '35d');
+    }
+    assert.deepEqual(store('hel1', 'pg-fsn1').configuration, fsn1.configuration, 'hel1 reads fsn1 as fsn1 writes it');
+    assert.deepEqual(store('fsn1', 'pg-hel1').configuration, hel1.configuration);
+    assert.equal(store('hel1', 'pg-fsn1').retentionPolicy, undefined, 'only the writer expires its archive');
+  });
+
+  test('switchover: primaryRegion hel1 flips primary/source on both clusters and the bootstrap of a new one', () => {
+    // given
+    const switched = resolveEnvironment('environments/prod.ts', { ...prodFile, primaryRegion: 'hel1' });
+    // when
+    const after = renderK8s([switched as HetznerEnvironment]);
+    const cluster = (region: string) =>
+      after.find((r) => r.dir === `dist/k8s/prod/${region}/postgres`)!.objects.find((o) => o.kind === 'Cluster') as any;
+    // then
+    assert.deepEqual(cluster('fsn1').spec.replica, { primary: 'pg-hel1', self: 'pg-fsn1', source: 'pg-hel1' });
+    assert.deepEqual(cluster('hel1').spec.replica, { primary: 'pg-hel1', self: 'pg-hel1', source: 'pg-fsn1' });
+    assert.deepEqual(cluster('fsn1').spec.bootstrap, {
+      recovery: { source: 'pg-hel1', database: 'hub', owner: 'hub' },
+    });
+    // ArgoCD never pushes a changed bootstrap onto a running Cluster.
+    const postgresApp = (after.find((r) => r.dir === 'dist/k8s/prod/fsn1')!.objects as any[]).find(
+      (a) => a.metadata.name === 'postgres',
     );
-    assert.deepEqual(replica.spec.externalClusters, [
+    assert.deepEqual(postgresApp.spec.ignoreDifferences, [
       {
-        name: 'origin',
-        plugin: {
-          name: 'barman-cloud.cloudnative-pg.io',
-          parameters: { barmanObjectName: 'pg-origin', serverName: 'pg' },
-        },
+        group: 'postgresql.cnpg.io',
+        kind: 'Cluster',
+        name: 'pg',
+        namespace: 'ringforge-data',
+        jsonPointers: ['/spec/bootstrap'],
       },
     ]);
-    const origin = one('dist/k8s/prod/hel1/postgres', 'ObjectStore', 'pg-origin');
-    const primaryStore = one('dist/k8s/prod/fsn1/postgres', 'ObjectStore', 'pg-backups');
-    assert.equal(origin.spec.configuration.destinationPath, primaryStore.spec.configuration.destinationPath);
-    assert.notEqual(
-      one('dist/k8s/prod/hel1/postgres', 'ObjectStore', 'pg-backups').spec.configuration.destinationPath,
-      primaryStore.spec.configuration.destinationPath,
-      'the replica never archives into the primary folder',
-    );
+    assert.deepEqual(checkRenderedPolicy(after), []);
   });
 });
 
@@ -363,15 +436,28 @@ describe('GitOps', () => {
     assert.ok(apps.hub! <= apps.observability!);
   });
 
-  test('automated sync with prune and self-heal; ignoreDifferences for HPA-managed replicas', () => {
+  test('automated sync with self-heal; prune and the cascading finalizer everywhere but on data', () => {
     for (const a of applications('dist/k8s/prod/fsn1')) {
-      assert.deepEqual(a.spec.syncPolicy.automated, { prune: true, selfHeal: true });
+      const data = ['postgres', 'valkey'].includes(a.metadata.name);
+      assert.deepEqual(a.spec.syncPolicy.automated, { prune: !data, selfHeal: true }, a.metadata.name);
+      assert.equal(a.metadata.finalizers?.includes('resources-finalizer.argocd.argoproj.io') ?? false, !data);
     }
     const hub = applications('dist/k8s/staging').find((a) => a.metadata.name === 'hub');
     assert.deepEqual(hub.spec.ignoreDifferences, [
       { group: 'apps', kind: 'Deployment', name: 'hub', namespace: 'ringforge', jsonPointers: ['/spec/replicas'] },
     ]);
     assert.ok(hub.spec.syncPolicy.syncOptions.includes('RespectIgnoreDifferences=true'));
+  });
+
+  test('the database and every object owning volumes carry Prune=false,Delete=false', () => {
+    for (const cluster of ['dist/k8s/staging', 'dist/k8s/prod/fsn1', 'dist/k8s/prod/hel1']) {
+      const guarded = rendered
+        .filter((r) => r.cluster === cluster && r.app !== APP_OF_APPS)
+        .flatMap((r) => r.objects as any[])
+        .filter((o) => o.metadata.annotations?.['argocd.argoproj.io/sync-options'] === 'Prune=false,Delete=false')
+        .map((o) => `${o.kind}/${o.metadata.name}`);
+      assert.deepEqual(guarded.sort(), ['Cluster/pg', 'StatefulSet/valkey'], cluster);
+    }
   });
 
   test('repo URL and revision come from the environment', () => {

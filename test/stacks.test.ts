@@ -4,6 +4,8 @@ import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, toolVersions } from '../scripts/lib/tools.ts';
+import { resolveEnvironment, type HetznerEnvironment } from '../environments/index.ts';
+import prodFile from '../environments/prod.ts';
 import { CLOUDFLARE_PROVIDER_VERSION } from '../stacks/providers.ts';
 import {
   bodies,
@@ -429,5 +431,16 @@ describe('tier 3 (prod, two regions)', () => {
     assert.match(lb!.region_pools.EEU[0], /Pool-fsn1/);
     assert.match(lb!.fallback_pool, /Pool-hel1/, 'the standby region takes over when the primary is unhealthy');
     assert.equal(bodies(edge, 'cloudflare_dns_record').length, 0, 'the load balancer owns the hostname');
+  });
+
+  test('a switchover (primaryRegion hel1) steers every geo region to hel1 first, fsn1 as the fallback', () => {
+    const switched = resolveEnvironment('environments/prod.ts', { ...prodFile, primaryRegion: 'hel1' });
+    const [lb] = bodies(synthEnvironment(switched as HetznerEnvironment)['prod-edge']!, 'cloudflare_load_balancer');
+    for (const geo of ['WEU', 'EEU', 'NAF', 'ME', 'WNAM', 'ENAM']) {
+      assert.match(lb!.region_pools[geo][0], /Pool-hel1/, geo);
+      assert.match(lb!.region_pools[geo][1], /Pool-fsn1/, geo);
+    }
+    assert.match(lb!.default_pools[0], /Pool-hel1/);
+    assert.match(lb!.fallback_pool, /Pool-fsn1/);
   });
 });

@@ -8,6 +8,9 @@
  * object, with a non-empty `ringforge/ignore-reason` annotation beside it.
  */
 
+import { RESOURCES_FINALIZER } from '../../constructs/k8s/argocd.ts';
+import { KEEP_DATA_SYNC_OPTIONS, ownsVolumes, SYNC_OPTIONS_ANNOTATION } from '../../constructs/k8s/data-protection.ts';
+
 export interface K8sObject {
   readonly apiVersion?: string;
   readonly kind: string;
@@ -32,7 +35,7 @@ export interface PolicyViolation {
 export const IGNORE_ANNOTATION = 'kube-score/ignore';
 export const IGNORE_REASON_ANNOTATION = 'ringforge/ignore-reason';
 
-/** Every rule id this checklist enforces, in POLICY.md order (rows 1-26). */
+/** Every rule id this checklist enforces, in POLICY.md order (rows 1-26), then the project's own. */
 export const RULES = [
   'runAsRootAllowed',
   'container-security-context-user-group-id',
@@ -64,6 +67,9 @@ export const RULES = [
   'deployment-pod-selector-labels-match-template-metadata-labels',
   'statefulset-has-servicename',
   'priorityClassNotSet',
+  // Beyond POLICY.md: data that GitOps cannot delete (issue 14).
+  'data-prune-guard',
+  'data-application-cascade',
 ] as const;
 export type Rule = (typeof RULES)[number];
 
@@ -445,6 +451,41 @@ function checkRelations(objects: readonly K8sObject[], pods: readonly PodSource[
   }
 }
 
+interface ApplicationView {
+  readonly metadata: { readonly finalizers?: string[] };
+  readonly spec?: {
+    readonly destination?: { readonly namespace?: string };
+    readonly syncPolicy?: { readonly automated?: { readonly prune?: boolean } };
+  };
+}
+
+/**
+ * A bad render or a deleted Application must not delete data: every object that owns volumes keeps
+ * `Prune=false,Delete=false`, and an Application syncing into a namespace that holds one neither
+ * prunes nor carries the finalizer that cascades its deletion to what it synced.
+ */
+function checkDataProtection(objects: readonly K8sObject[], report: Report): void {
+  const owners = objects.filter((o) => ownsVolumes(o as Parameters<typeof ownsVolumes>[0]));
+  for (const o of owners) {
+    const options = (o.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '').split(',').map((x) => x.trim());
+    if (!options.includes('Prune=false') || !options.includes('Delete=false')) {
+      report('data-prune-guard', o, `owns volumes: needs ${SYNC_OPTIONS_ANNOTATION}: ${KEEP_DATA_SYNC_OPTIONS}`);
+    }
+  }
+  const dataNamespaces = new Set(owners.map(ns));
+  for (const o of objects.filter((x) => x.kind === 'Application')) {
+    const app = o as unknown as ApplicationView;
+    const target = app.spec?.destination?.namespace ?? '';
+    if (!dataNamespaces.has(target)) continue;
+    if ((app.metadata.finalizers ?? []).includes(RESOURCES_FINALIZER)) {
+      report('data-application-cascade', o, `syncs data into ${target}: no ${RESOURCES_FINALIZER}`);
+    }
+    if (app.spec?.syncPolicy?.automated?.prune === true) {
+      report('data-application-cascade', o, `syncs data into ${target}: automated sync must not prune`);
+    }
+  }
+}
+
 /** Every violation of the checklist by these objects (all objects one cluster receives). */
 export function checkK8sPolicy(objects: readonly K8sObject[]): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
@@ -470,5 +511,6 @@ export function checkK8sPolicy(objects: readonly K8sObject[]): PolicyViolation[]
     checkWorkloadAvailability(pod, objects, report);
   }
   checkRelations(objects, pods, report);
+  checkDataProtection(objects, report);
   return violations;
 }

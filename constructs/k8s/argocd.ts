@@ -54,14 +54,23 @@ export interface ArgoApplicationProps {
   readonly ignoreDifferences?: readonly IResourceIgnoreDifferences[];
   /** Extra `syncOptions`. @default [] */
   readonly syncOptions?: readonly string[];
+  /**
+   * The Application syncs data (a database, volumes): it never prunes and carries no resources
+   * finalizer, so neither a render that drops an object nor deleting the Application removes data.
+   * @default false
+   */
+  readonly ownsData?: boolean;
 }
 
 /** Namespace ArgoCD runs in; Applications must live there. */
 export const ARGOCD_NAMESPACE = 'argocd';
 
+/** Finalizer that makes deleting an Application delete every resource it synced. */
+export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
+
 /**
- * An ArgoCD Application with automated sync, prune and self-heal, retries with backoff, and the
- * finalizer that removes its resources when the Application itself is removed.
+ * An ArgoCD Application with automated sync and self-heal and retries with backoff. Unless it owns
+ * data, it also prunes and carries the finalizer that removes its resources with it.
  */
 export class ArgoApplication extends Construct {
   readonly name: string;
@@ -82,14 +91,14 @@ export class ArgoApplication extends Construct {
         name: props.name,
         namespace: ARGOCD_NAMESPACE,
         annotations: { 'argocd.argoproj.io/sync-wave': String(this.syncWave) },
-        finalizers: ['resources-finalizer.argocd.argoproj.io'],
+        ...(props.ownsData ? {} : { finalizers: [RESOURCES_FINALIZER] }),
       },
       spec: {
         project: 'default',
         source: props.source.spec,
         destination: { server: 'https://kubernetes.default.svc', namespace: props.destinationNamespace },
         syncPolicy: {
-          automated: { prune: true, selfHeal: true },
+          automated: { prune: !props.ownsData, selfHeal: true },
           retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } },
           syncOptions: [
             'CreateNamespace=true',

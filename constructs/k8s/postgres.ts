@@ -31,38 +31,37 @@ export interface ObjectStoreLocation {
 const APP_DATABASE = 'hub';
 const APP_OWNER = 'hub';
 
-/** How a cluster gets its first data: a fresh database, or streaming from another region's archive. */
-export class PostgresBootstrap {
-  /** A new, empty database owned by `owner`. */
-  static initdb(database = APP_DATABASE, owner = APP_OWNER): PostgresBootstrap {
-    return new PostgresBootstrap({ initdb: { database, owner } });
-  }
-
-  /**
-   * A replica cluster (tier 3 secondary region): restores the primary's base backup from its object
-   * store, then keeps replaying its WAL archive until it is promoted. `database` and `owner` name
-   * what the primary's initdb created, so the `-app` Secret of the promoted cluster points at it
-   * (CloudNativePG would otherwise write `app`/`app`).
-   */
-  static replicaOf(
-    primary: { readonly serverName: string; readonly store: ObjectStoreLocation },
-    database = APP_DATABASE,
-    owner = APP_OWNER,
-  ): PostgresBootstrap {
-    return new PostgresBootstrap({ recovery: { source: 'origin', database, owner } }, primary);
-  }
-
-  private constructor(
-    readonly spec: ClusterSpecBootstrap,
-    readonly origin?: { readonly serverName: string; readonly store: ObjectStoreLocation },
-  ) {}
+/** One cluster of a distributed topology: a region and the object store its cluster archives to. */
+export interface TopologyMember {
+  readonly region: string;
+  readonly store: ObjectStoreLocation;
 }
+
+/**
+ * CloudNativePG's distributed topology (tier 3): one Cluster per region, every one listing all of
+ * them as external clusters, and `primary` naming the one that takes writes. Changing `primary` on
+ * every cluster demotes the old primary (it then follows `source`) and promotes the new one.
+ */
+export interface DistributedTopology {
+  /** Region of this cluster. */
+  readonly self: string;
+  /** Region of the cluster that takes writes. */
+  readonly primary: string;
+  /** Every region's cluster, this one included, in order of preference. */
+  readonly members: readonly TopologyMember[];
+}
+
+/** Name of a region's cluster among the external clusters of the topology. */
+export const topologyName = (region: string) => `pg-${region}`;
 
 export interface PostgresClusterProps {
   readonly namespace: string;
-  readonly bootstrap: PostgresBootstrap;
   /** Where this cluster archives WAL and writes base backups. */
   readonly backupStore: ObjectStoreLocation;
+  /** Tier 3: the regions' clusters and which one is primary. @default - a single, primary cluster */
+  readonly topology?: DistributedTopology;
+  /** Postgres image, `<repository>:<major>.<minor>`; one major everywhere (postgres-version.ts). */
+  readonly imageName: string;
   /** Recovery point objective: WAL is shipped at least twice within it. */
   readonly rpoSeconds: number;
   /** Upper bound for `archive_timeout`. @default - half the RPO */
@@ -130,28 +129,12 @@ export class PostgresCluster extends Construct {
       spec: { retentionPolicy: `${props.retentionDays}d`, configuration: storeConfiguration(props.backupStore) },
     });
 
-    const origin = props.bootstrap.origin;
-    const externalClusters: ClusterSpecExternalClusters[] = [];
-    let replica: ClusterSpecReplica | undefined;
-    if (origin) {
-      new ObjectStore(this, 'OriginStore', {
-        metadata: { name: `${name}-origin`, namespace },
-        spec: { configuration: storeConfiguration(origin.store) },
-      });
-      externalClusters.push({
-        name: 'origin',
-        plugin: {
-          name: BARMAN_PLUGIN,
-          parameters: { barmanObjectName: `${name}-origin`, serverName: origin.serverName },
-        },
-      });
-      replica = { enabled: true, source: 'origin' };
-    }
-
+    const topology = props.topology ? distributedTopology(this, name, storeName, namespace, props.topology) : undefined;
     new Cluster(this, 'Resource', {
       metadata: { name, namespace },
       spec: {
         instances,
+        imageName: props.imageName,
         primaryUpdateStrategy: ClusterSpecPrimaryUpdateStrategy.UNSUPERVISED,
         priorityClassName: props.priorityClassName ?? 'ringforge-critical',
         affinity: {
@@ -178,8 +161,8 @@ export class PostgresCluster extends Construct {
             max_connections: String(props.maxConnections ?? 200),
           },
         },
-        bootstrap: props.bootstrap.spec,
-        ...(replica ? { replica, externalClusters } : {}),
+        bootstrap: topology?.bootstrap ?? { initdb: { database: APP_DATABASE, owner: APP_OWNER } },
+        ...(topology ? { replica: topology.replica, externalClusters: topology.externalClusters } : {}),
         plugins: [{ name: BARMAN_PLUGIN, isWalArchiver: true, parameters: { barmanObjectName: storeName } }],
       },
     });
@@ -205,6 +188,51 @@ export class PostgresCluster extends Construct {
       spec: { selector: { matchLabels: this.podLabels }, podMetricsEndpoints: [{ port: 'metrics' }] },
     });
   }
+}
+
+/**
+ * The replica section, external clusters and bootstrap of one cluster of a distributed topology, and
+ * an ObjectStore per other region to read that region's archive. Every cluster lists every region
+ * (itself through its own archive), so any of them can become primary or follow the new one.
+ */
+function distributedTopology(
+  scope: Construct,
+  name: string,
+  ownStore: string,
+  namespace: string,
+  t: DistributedTopology,
+): { replica: ClusterSpecReplica; externalClusters: ClusterSpecExternalClusters[]; bootstrap: ClusterSpecBootstrap } {
+  const regions = t.members.map((m) => m.region);
+  for (const region of [t.self, t.primary]) {
+    if (!regions.includes(region)) throw new Error(`topology: ${region} is not a member (${regions.join(', ')})`);
+  }
+  if (regions.length < 2) throw new Error(`topology: needs at least 2 members (got ${regions.length})`);
+  const externalClusters = t.members.map((m): ClusterSpecExternalClusters => {
+    const storeName = m.region === t.self ? ownStore : `${name}-${m.region}`;
+    if (m.region !== t.self) {
+      new ObjectStore(scope, `Store-${m.region}`, {
+        metadata: { name: storeName, namespace },
+        spec: { configuration: storeConfiguration(m.store) },
+      });
+    }
+    return {
+      name: topologyName(m.region),
+      plugin: { name: BARMAN_PLUGIN, parameters: { barmanObjectName: storeName, serverName: name } },
+    };
+  });
+  // The primary follows the next region if it is demoted; a replica follows the primary.
+  const source = t.self === t.primary ? regions.find((r) => r !== t.self)! : t.primary;
+  return {
+    replica: { primary: topologyName(t.primary), self: topologyName(t.self), source: topologyName(source) },
+    externalClusters,
+    // Read only when the Cluster is created: a replica restores the primary's latest base backup and
+    // replays its archive. `database`/`owner` name what the primary's initdb made, so a promoted
+    // cluster's `-app` Secret points at it (CloudNativePG would otherwise write `app`/`app`).
+    bootstrap:
+      t.self === t.primary
+        ? { initdb: { database: APP_DATABASE, owner: APP_OWNER } }
+        : { recovery: { source: topologyName(t.primary), database: APP_DATABASE, owner: APP_OWNER } },
+  };
 }
 
 function storeConfiguration(store: ObjectStoreLocation) {

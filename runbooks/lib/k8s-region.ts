@@ -1,8 +1,8 @@
-import type { Environment, HetznerEnvironment } from '../../environments/index.ts';
+import { primaryRegionOf, type Environment, type HetznerEnvironment } from '../../environments/index.ts';
 
 /**
  * The environment and region whose cluster a k8s-target drill works on: `--region`, or the
- * environment's first (primary) region. Only tiers 2-3 run on Kubernetes.
+ * environment's primary region (`primaryRegion`). Only tiers 2-3 run on Kubernetes.
  */
 export function k8sTarget(
   env: Environment,
@@ -15,7 +15,7 @@ export function k8sTarget(
     );
   }
   const names = env.regions.map((r) => r.name);
-  const chosen = env.regions.find((r) => r.name === (region ?? names[0]));
+  const chosen = env.regions.find((r) => r.name === (region ?? primaryRegionOf(env).name));
   if (chosen === undefined) {
     throw new Error(
       `--region: environments/${env.name}.ts regions are ${names.join(', ')} (got ${region ?? 'nothing'})`,

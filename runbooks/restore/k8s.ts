@@ -3,7 +3,7 @@
  * the production cluster's object store through the Barman Cloud plugin (optionally to a point in
  * time), waited for, verified with the drill's SQL against the source, and deleted. The manifests
  * use the same generated CRD types as constructs/k8s/postgres.ts, and the object store location
- * mirrors charts/apps.ts (`<bucket>/<env>/<region>`, server name = the cluster name, Secret
+ * is the region's off-site store of charts/apps.ts (`regionBackupStore`), server name = the cluster name, Secret
  * `pg-backup-s3`); a recovery cluster never archives, so it cannot write into production's folder.
  */
 import { App, Chart } from 'cdk8s';
@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { ObjectStore, ObjectStoreSpecConfigurationWalCompression } from '../../imports/barmancloud.cnpg.io.ts';
 import { Cluster } from '../../imports/postgresql.cnpg.io.ts';
 import { BARMAN_PLUGIN } from '../../constructs/k8s/postgres.ts';
-import type { Environment } from '../../environments/index.ts';
+import { regionBackupStore, type Environment } from '../../environments/index.ts';
 import { k8sTarget } from '../lib/k8s-region.ts';
 import { PSQL_QUERY_FLAGS, VERIFICATION_SQL, summarySql } from '../lib/verification-sql.ts';
 
@@ -25,7 +25,7 @@ export const K8S_SOURCE = {
 
 export interface K8sRestorePlanOptions {
   readonly env: Environment;
-  /** Region whose cluster is restored (the folder in the bucket). @default - the environment's first region */
+  /** Region whose cluster is restored (the folder in the bucket). @default - the environment's primary region */
   readonly region?: string;
   /** ISO timestamp to recover to. @default - the end of the WAL archive */
   readonly targetTime?: string;
@@ -54,7 +54,8 @@ export function recoveryManifests(options: K8sRestorePlanOptions): {
   name: string;
   manifests: Record<string, unknown>[];
 } {
-  const region = k8sTarget(options.env, options.region, 'restore').region.name;
+  const target = k8sTarget(options.env, options.region, 'restore');
+  const source = regionBackupStore(target.env, target.region);
   const name = `${K8S_SOURCE.cluster}-drill-${options.runId}`;
   const storeName = `${name}-source`;
   const namespace = K8S_SOURCE.namespace;
@@ -65,8 +66,8 @@ export function recoveryManifests(options: K8sRestorePlanOptions): {
     metadata: { name: storeName, namespace, labels },
     spec: {
       configuration: {
-        destinationPath: `s3://${options.env.backup.bucket}/${options.env.name}/${region}`,
-        endpointUrl: options.env.backup.endpoint,
+        destinationPath: `s3://${source.bucket}/${source.folder}`,
+        endpointUrl: source.endpoint,
         s3Credentials: {
           accessKeyId: { name: K8S_SOURCE.credentialsSecret, key: 'ACCESS_KEY_ID' },
           secretAccessKey: { name: K8S_SOURCE.credentialsSecret, key: 'ACCESS_SECRET_KEY' },

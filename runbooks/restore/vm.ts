@@ -7,13 +7,14 @@
  */
 import { quote } from 'zx';
 import type { Environment } from '../../environments/index.ts';
+import { POSTGRES_MAJOR } from '../../constructs/postgres-version.ts';
 import { backupListArgs, postgresTimestamp, restoreArgs, restoreCommand, type BarmanLocation } from '../lib/barman.ts';
 import { PSQL_QUERY_FLAGS, VERIFICATION_SQL, summarySql } from '../lib/verification-sql.ts';
 import type { PlanStep } from './k8s.ts';
 
 export const VM_SOURCE = {
   secretsFile: '/etc/ringforge/secrets/backup.env',
-  binDir: '/usr/lib/postgresql/15/bin',
+  binDir: `/usr/lib/postgresql/${POSTGRES_MAJOR}/bin`,
   database: 'ringforge',
   livePort: 5432,
   scratchPort: 5499,

@@ -107,14 +107,19 @@ interface CnpgCluster {
       initdb?: { database?: string; owner?: string };
       recovery?: { database?: string; owner?: string };
     };
-    replica?: { enabled?: boolean };
+    replica?: { enabled?: boolean; primary?: string; self?: string };
     storage?: { size?: string; storageClass?: string };
   };
 }
 
-/** A replica cluster (a standby region) follows another region's primary and takes no writes. */
-export const isReplicaCluster = (cluster: KubeObject) =>
-  (cluster as unknown as CnpgCluster).spec.replica?.enabled === true;
+/**
+ * A replica cluster (a standby region) follows another region's primary and takes no writes: in a
+ * distributed topology, one whose `replica.primary` names another cluster than `replica.self`.
+ */
+export function isReplicaCluster(cluster: KubeObject): boolean {
+  const replica = (cluster as unknown as CnpgCluster).spec.replica;
+  return replica?.enabled === true || (replica?.primary !== undefined && replica.primary !== replica.self);
+}
 
 /*
  * First start of the stand-in: initdb, the owner role and its database as CloudNativePG's bootstrap

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
+import { COMPOSE_POSTGRES_IMAGE } from '../../postgres-version.ts';
 import { DEFAULT_HUB_ADMIN_PORT, HUB_HEALTH_PATHS, hubListenerEnvironment } from '../../hub-listeners.ts';
 import type { CloudConfig } from '../cloud-config.ts';
 import { bindDataVolume } from './data-volume.ts';
@@ -8,7 +9,8 @@ import { walShipping, type BackupTarget } from './wal-shipping.ts';
 
 /** Images of the tier 0 stack besides the hub; pinned tags of the public images. */
 export const SINGLE_NODE_IMAGES = {
-  postgres: 'docker.io/library/postgres:16.6-bookworm',
+  // The one Postgres major of every tier (constructs/postgres-version.ts).
+  postgres: COMPOSE_POSTGRES_IMAGE,
   valkey: 'docker.io/valkey/valkey:8.0.2-bookworm',
   proxy: 'docker.io/library/nginx:1.27.3-bookworm',
 } as const;

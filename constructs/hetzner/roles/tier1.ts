@@ -1,3 +1,4 @@
+import { debianPostgresPaths, POSTGRES_MAJOR } from '../../postgres-version.ts';
 import { DEFAULT_HUB_ADMIN_PORT, hubListenerEnvironment } from '../../hub-listeners.ts';
 import type { CloudConfig } from '../cloud-config.ts';
 import { bindDataVolume } from './data-volume.ts';
@@ -116,7 +117,7 @@ export function postgresNodeCloudConfig(p: PostgresNodeProps): CloudConfig[] {
     '#!/bin/sh',
     '# Replaces the empty local cluster with a clone of the primary, once.',
     'set -eu',
-    'dir=/var/lib/postgresql/15/main',
+    `dir=${debianPostgresPaths.data}`,
     '[ -f "$dir/standby.signal" ] && exit 0',
     'systemctl stop postgresql',
     'rm -rf "$dir"',
@@ -151,9 +152,10 @@ export function postgresNodeCloudConfig(p: PostgresNodeProps): CloudConfig[] {
     ],
     runcmd: [
       bindDataVolume('/var/lib/postgresql'),
-      aptInstall('postgresql'),
-      ['cp', '/etc/ringforge/postgresql.conf', '/etc/postgresql/15/main/conf.d/ringforge.conf'],
-      ['sh', '-c', 'cat /etc/ringforge/pg_hba.conf >> /etc/postgresql/15/main/pg_hba.conf'],
+      // Debian's package of the one Postgres major of every tier (constructs/postgres-version.ts).
+      aptInstall(`postgresql-${POSTGRES_MAJOR}`),
+      ['cp', '/etc/ringforge/postgresql.conf', `${debianPostgresPaths.config}/conf.d/ringforge.conf`],
+      ['sh', '-c', `cat /etc/ringforge/pg_hba.conf >> ${debianPostgresPaths.config}/pg_hba.conf`],
       ['install', '-d', '-m', '0700', '/etc/ringforge/secrets'],
       ['systemctl', 'restart', 'postgresql'],
       ...(primary

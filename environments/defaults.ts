@@ -27,10 +27,11 @@ const hubCommon = {
   websocketPath: '/ws',
 };
 
+// Base backups and WAL are kept 30 days on every tier (seeds/000, backups), prod 35 (its file).
 const backupCommon = {
   region: 'fsn1',
   endpoint: 'https://fsn1.your-objectstorage.com',
-  retentionDays: 14,
+  retentionDays: 30,
   schedule: '0 3 * * *',
   archiveTimeoutSeconds: 60,
 };
@@ -38,7 +39,7 @@ const backupCommon = {
 export const TIER_DEFAULTS = {
   0: {
     hub: { ...hubCommon, replicas: { min: 1, max: 1 } },
-    backup: { ...backupCommon, retentionDays: 7 },
+    backup: backupCommon,
     slo: {
       concurrentAgents: 500,
       connectP95Ms: 300,
@@ -66,7 +67,7 @@ export const TIER_DEFAULTS = {
   },
   2: {
     hub: { ...hubCommon, replicas: { min: 3, max: 10 } },
-    backup: { ...backupCommon, retentionDays: 30 },
+    backup: backupCommon,
     slo: {
       concurrentAgents: 10000,
       connectP95Ms: 150,
@@ -80,7 +81,7 @@ export const TIER_DEFAULTS = {
   },
   3: {
     hub: { ...hubCommon, replicas: { min: 3, max: 10 } },
-    backup: { ...backupCommon, retentionDays: 30 },
+    backup: backupCommon,
     slo: {
       concurrentAgents: 10000,
       connectP95Ms: 150,

@@ -1,5 +1,5 @@
 /*
- * npm run drill -- restore|failover [--target local|k8s|vm] [--env <name>] [options]
+ * npm run drill -- restore|failover|region-loss [--target local|k8s|vm] [--env <name>] [options]
  *
  * Runs a disaster-recovery drill against the objectives in environments/<env>.ts (`drill`), writes
  * its report to reports/drills/<timestamp>-<drill>/ and exits non-zero when an objective is missed.
@@ -11,19 +11,24 @@ import { writeDrillReport, type ReportView } from './lib/report.ts';
 import { runK8sFailoverDrill } from './failover/k8s-drill.ts';
 import { runLocalFailoverDrill } from './failover/local.ts';
 import { failoverReportView } from './failover/report-view.ts';
+import { runLocalRegionLossDrill } from './region-loss/local.ts';
+import { regionLossReportView } from './region-loss/report-view.ts';
+import { regionLossObjectives } from './region-loss/report.ts';
 import { runLocalRestoreDrill } from './restore/local.ts';
 import { remoteReportView, runRemoteRestoreDrill } from './restore/remote.ts';
 import { restoreReportView } from './restore/report-view.ts';
 
-export const USAGE = `usage: npm run drill -- restore|failover [options]
+export const USAGE = `usage: npm run drill -- restore|failover|region-loss [options]
   --target local|k8s|vm     where the drill runs (default local)
   --env <name>              environment whose objectives and backup settings apply (default local)
   --target-time <time>      restore to a point in time: ISO timestamp, or -<N>s before the disaster
   --size <MiB>              bulk data loaded before the base backup (default 1024)
-  --workload-seconds <s>    writes after the base backup, until the disaster (default 90)
+  --workload-seconds <s>    writes after the base backup, until the disaster (default 90);
+                            region-loss: load before the region is lost (default 10)
   --stream-wal              also stream WAL with pg_receivewal (RPO of seconds instead of archive_timeout)
   --rpo-seconds <s>         override the environment's RPO objective
   --rto-seconds <s>         override the environment's RTO objective
+  --archive-timeout <s>     region-loss: archive_timeout of both regions (default the environment's)
   --reports-dir <dir>       where reports go (default reports/drills)
   --ssh-host <user@host>    vm target: the host that runs the scratch instance
   --region <name>           failover k8s target: the region whose cluster the kubectl context points at (default first)
@@ -33,12 +38,13 @@ export const USAGE = `usage: npm run drill -- restore|failover [options]
   --dry-run                 print every manifest and command instead of running (k8s, vm)`;
 
 export interface DrillArgs {
-  readonly drill: 'restore' | 'failover';
+  readonly drill: 'restore' | 'failover' | 'region-loss';
   readonly target: 'local' | 'k8s' | 'vm';
   readonly env: string;
   readonly targetTime?: string;
   readonly sizeMiB: number;
-  readonly workloadSeconds: number;
+  readonly workloadSeconds?: number;
+  readonly archiveTimeoutSeconds?: number;
   readonly streamWal: boolean;
   readonly rpoSeconds?: number;
   readonly rtoSeconds?: number;
@@ -66,7 +72,8 @@ export function parseDrillArgs(argv: readonly string[]): DrillArgs {
       env: { type: 'string', default: 'local' },
       'target-time': { type: 'string' },
       size: { type: 'string', default: '1024' },
-      'workload-seconds': { type: 'string', default: '90' },
+      'workload-seconds': { type: 'string' },
+      'archive-timeout': { type: 'string' },
       'stream-wal': { type: 'boolean', default: false },
       'rpo-seconds': { type: 'string' },
       'rto-seconds': { type: 'string' },
@@ -79,20 +86,25 @@ export function parseDrillArgs(argv: readonly string[]): DrillArgs {
     },
   });
   const [drill, ...rest] = positionals;
-  if (drill !== 'restore' && drill !== 'failover')
-    throw new Error(`name the drill: restore or failover (got ${drill ?? 'nothing'})`);
+  if (drill !== 'restore' && drill !== 'failover' && drill !== 'region-loss')
+    throw new Error(`name the drill: restore, failover or region-loss (got ${drill ?? 'nothing'})`);
   if (rest.length > 0) throw new Error(`unexpected arguments: ${rest.join(' ')}`);
   const target = values.target;
   if (target !== 'local' && target !== 'k8s' && target !== 'vm')
     throw new Error(`--target must be local, k8s or vm (got ${target})`);
   if (drill === 'failover' && target === 'vm') throw new Error('the failover drill has local and k8s targets');
+  if (drill === 'region-loss' && target !== 'local')
+    throw new Error(`--target ${target} is not supported yet for the region-loss drill: it runs with --target local`);
+  if (values['archive-timeout'] !== undefined && drill !== 'region-loss')
+    throw new Error('--archive-timeout applies to the region-loss drill only');
   return {
     drill,
     target,
     env: values.env,
     targetTime: values['target-time'],
     sizeMiB: positive('size', values.size)!,
-    workloadSeconds: positive('workload-seconds', values['workload-seconds'])!,
+    workloadSeconds: positive('workload-seconds', values['workload-seconds']),
+    archiveTimeoutSeconds: positive('archive-timeout', values['archive-timeout']),
     streamWal: values['stream-wal'],
     rpoSeconds: positive('rpo-seconds', values['rpo-seconds']),
     rtoSeconds: positive('rto-seconds', values['rto-seconds']),
@@ -115,8 +127,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const env = loadEnvironment(args.env);
-  const objectives = resolveObjectives(env, { rpoSeconds: args.rpoSeconds, rtoSeconds: args.rtoSeconds });
   const command = `npm run drill -- ${argv.join(' ')}`;
+  if (args.drill === 'region-loss') {
+    const objectives = regionLossObjectives(env, { rpoSeconds: args.rpoSeconds, rtoSeconds: args.rtoSeconds });
+    console.log(
+      `[region-loss] objectives: RPO ≤ ${objectives.rpoSeconds} s, RTO ≤ ${objectives.rtoSeconds} s, no acknowledged write lost before the recovery point (${objectives.source})`,
+    );
+    const report = await runLocalRegionLossDrill(
+      {
+        env,
+        objectives,
+        loadSeconds: args.workloadSeconds,
+        archiveTimeoutSeconds: args.archiveTimeoutSeconds,
+      },
+      command,
+    );
+    return conclude('region-loss', report, regionLossReportView(report), args.reportsDir);
+  }
+  const objectives = resolveObjectives(env, { rpoSeconds: args.rpoSeconds, rtoSeconds: args.rtoSeconds });
   if (args.drill === 'restore' && args.target === 'local') {
     console.log(
       `[restore] objectives: RPO ≤ ${objectives.rpoSeconds} s, RTO ≤ ${objectives.rtoSeconds} s (${objectives.source})`,
@@ -126,7 +154,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         env,
         objectives,
         sizeMiB: args.sizeMiB,
-        workloadSeconds: args.workloadSeconds,
+        workloadSeconds: args.workloadSeconds ?? 90,
         targetTime: args.targetTime,
         streamWal: args.streamWal,
       },

@@ -12,11 +12,22 @@ export interface BarmanLocation {
   readonly bucket: string;
   readonly folder?: string;
   readonly serverName: string;
+  /**
+   * A profile of the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE), for a server that
+   * reads one object store and writes another, each with its own keys.
+   */
+  readonly profile?: string;
 }
 
 export const destination = (l: BarmanLocation) => `s3://${l.bucket}${l.folder ? `/${l.folder}` : ''}`;
 
-const common = (l: BarmanLocation) => ['--endpoint-url', l.endpoint, destination(l), l.serverName];
+const endpointArgs = (l: BarmanLocation) => [
+  '--endpoint-url',
+  l.endpoint,
+  ...(l.profile === undefined ? [] : ['--profile', l.profile]),
+];
+
+const common = (l: BarmanLocation) => [...endpointArgs(l), destination(l), l.serverName];
 
 /** archive_command: uploads one finished WAL segment. */
 export const archiveCommand = (l: BarmanLocation): string =>
@@ -40,8 +51,7 @@ export const backupArgs = (
   name: string,
 ) => [
   'barman-cloud-backup',
-  '--endpoint-url',
-  l.endpoint,
+  ...endpointArgs(l),
   '--host',
   pg.host,
   '--port',

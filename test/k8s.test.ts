@@ -438,7 +438,8 @@ describe('GitOps', () => {
 
   test('automated sync with self-heal; prune and the cascading finalizer everywhere but on data', () => {
     for (const a of applications('dist/k8s/prod/fsn1')) {
-      const data = ['postgres', 'valkey'].includes(a.metadata.name);
+      // cloudnative-pg installs the Cluster CRD, whose deletion would take every database with it.
+      const data = ['postgres', 'valkey', 'cloudnative-pg'].includes(a.metadata.name);
       assert.deepEqual(a.spec.syncPolicy.automated, { prune: !data, selfHeal: true }, a.metadata.name);
       assert.equal(a.metadata.finalizers?.includes('resources-finalizer.argocd.argoproj.io') ?? false, !data);
     }

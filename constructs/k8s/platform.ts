@@ -64,12 +64,14 @@ export class PlatformOperators extends Construct {
       syncWave: number,
       values: Record<string, unknown>,
       syncOptions: string[] = [],
+      ownsData = false,
     ) =>
       new ArgoApplication(this, name, {
         name,
         destinationNamespace: namespace,
         syncWave,
         syncOptions,
+        ownsData,
         source: AppSource.helmChart({ ...chart, releaseName: name, values }),
       });
 
@@ -102,10 +104,17 @@ export class PlatformOperators extends Construct {
         // The CRDs exceed the annotation size client-side apply needs.
         ['ServerSideApply=true'],
       ),
-      app('cloudnative-pg', PLATFORM_CHARTS.cloudnativePg, PLATFORM_NAMESPACES.cnpg, SYNC_WAVES.operators, {
-        crds: { create: true },
-        monitoring: { podMonitorEnabled: true },
-      }),
+      // Its chart installs the Cluster CRD: deleting the CRD deletes every Cluster and, through their
+      // owner references, their volumes. So this Application neither prunes nor cascades either.
+      app(
+        'cloudnative-pg',
+        PLATFORM_CHARTS.cloudnativePg,
+        PLATFORM_NAMESPACES.cnpg,
+        SYNC_WAVES.operators,
+        { crds: { create: true }, monitoring: { podMonitorEnabled: true } },
+        [],
+        true,
+      ),
       app('ingress-nginx', PLATFORM_CHARTS.ingressNginx, PLATFORM_NAMESPACES.ingress, SYNC_WAVES.operators, {
         controller: {
           replicaCount: 2,

@@ -5,6 +5,7 @@ import { appLabels } from '../constructs/k8s/labels.ts';
 import { RestrictedNamespace } from '../constructs/k8s/namespace.ts';
 import { AllowTraffic, Peer } from '../constructs/k8s/network-policy.ts';
 import { HubObservability } from '../constructs/k8s/observability.ts';
+import { ruleParamsOf } from '../constructs/monitoring/ringforge-rules.ts';
 import { PLATFORM_NAMESPACES, SYNC_WAVES } from '../constructs/k8s/platform.ts';
 import { protectData } from '../constructs/k8s/data-protection.ts';
 import { PostgresCluster, type ObjectStoreLocation } from '../constructs/k8s/postgres.ts';
@@ -183,6 +184,10 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     metricsPort: HUB_PORT_NAMES.admin,
     dataNamespace: NAMESPACES.data,
     valkeySelector: valkey.podLabels,
+    postgresPodMonitor: postgres.cluster.name,
+    environment: env.name,
+    region: t.region.name,
+    ruleParams: ruleParamsOf(env),
   });
 
   const apps: AppChart[] = [

@@ -52,7 +52,12 @@ const manifestsOf = (chart: Chart) => sorted(chart.toJson() as Manifest[]);
 function renderTarget(t: ClusterTarget): RenderedApp[] {
   const apps = renderCluster(t);
   const gitops = new Chart(new App(), APP_OF_APPS);
-  new PlatformOperators(gitops, 'Platform', { loadBalancerName: t.loadBalancerName, location: t.region.location });
+  new PlatformOperators(gitops, 'Platform', {
+    loadBalancerName: t.loadBalancerName,
+    location: t.region.location,
+    alerting: t.env.alerting,
+    externalLabels: { environment: t.env.name, region: t.region.name },
+  });
   for (const a of apps) {
     new ArgoApplication(gitops, a.app, {
       name: a.app,

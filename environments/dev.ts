@@ -18,5 +18,17 @@ export default {
   },
   backup: { bucket: 'ringforge-dev-backups' },
   state: { bucket: 'ringforge-tfstate', endpoint: 'https://fsn1.your-objectstorage.com', region: 'fsn1' },
+  // Development pages no one: every alert goes to the team channel.
+  alerting: {
+    receivers: [
+      {
+        name: 'team-chat',
+        type: 'slack',
+        webhookUrl: { secret: 'alertmanager-slack', key: 'webhook-url' },
+        channel: '#ringforge-dev',
+      },
+    ],
+    routes: { critical: ['team-chat'], warning: ['team-chat'] },
+  },
   gitops: { repoUrl: 'https://git.example.com/platform/ringforge-deploy.git', revision: 'main' },
 } satisfies EnvironmentFile;

@@ -34,5 +34,27 @@ export default {
   // Real agents share production: a load test of it must be confirmed with --yes.
   loadtest: { confirm: true },
   state: { bucket: 'ringforge-tfstate', endpoint: 'https://fsn1.your-objectstorage.com', region: 'fsn1' },
+  // Critical alerts page the on-call engineer; everything also reaches the team channel.
+  alerting: {
+    receivers: [
+      { name: 'oncall', type: 'pagerduty', routingKey: { secret: 'alertmanager-pagerduty', key: 'routing-key' } },
+      {
+        name: 'team-chat',
+        type: 'slack',
+        webhookUrl: { secret: 'alertmanager-slack', key: 'webhook-url' },
+        channel: '#ringforge-prod',
+      },
+      {
+        name: 'ops-mail',
+        type: 'email',
+        to: 'ops@ringforge.example',
+        from: 'alertmanager@ringforge.example',
+        smarthost: 'smtp.ringforge.example:587',
+        username: 'alertmanager',
+        password: { secret: 'alertmanager-smtp', key: 'password' },
+      },
+    ],
+    routes: { critical: ['oncall', 'team-chat'], warning: ['team-chat', 'ops-mail'] },
+  },
   gitops: { repoUrl: 'https://git.example.com/platform/ringforge-deploy.git', revision: 'release' },
 } satisfies EnvironmentFile;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertingSchema } from './alerting.ts';
 
 /*
  * The schema of an environment file. One environment object drives the cdktf stacks, the cdk8s
@@ -261,6 +262,8 @@ export const hetznerEnvironmentSchema = z
       revision: z.string().min(1, 'must not be empty'),
     }),
     loadtest: loadtestSchema,
+    /** Alertmanager receivers and routes (environments/alerting.ts). */
+    alerting: alertingSchema,
   })
   .superRefine((env, ctx) => {
     if (!env.dns.hubHostname.endsWith(`.${env.dns.zone}`)) {

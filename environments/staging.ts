@@ -18,5 +18,25 @@ export default {
   // Archived off-site, to Falkenstein (regions[].backupLocation defaults to another location).
   backup: { bucket: 'ringforge-staging-backups' },
   state: { bucket: 'ringforge-tfstate', endpoint: 'https://fsn1.your-objectstorage.com', region: 'fsn1' },
+  alerting: {
+    receivers: [
+      {
+        name: 'team-chat',
+        type: 'slack',
+        webhookUrl: { secret: 'alertmanager-slack', key: 'webhook-url' },
+        channel: '#ringforge-staging',
+      },
+      {
+        name: 'ops-mail',
+        type: 'email',
+        to: 'ops@ringforge.example',
+        from: 'alertmanager@ringforge.example',
+        smarthost: 'smtp.ringforge.example:587',
+        username: 'alertmanager',
+        password: { secret: 'alertmanager-smtp', key: 'password' },
+      },
+    ],
+    routes: { critical: ['team-chat', 'ops-mail'], warning: ['team-chat'] },
+  },
   gitops: { repoUrl: 'https://git.example.com/platform/ringforge-deploy.git', revision: 'main' },
 } satisfies EnvironmentFile;

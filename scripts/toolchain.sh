@@ -31,7 +31,8 @@ go_build() {
     fail "$name: go mod download $module@$version"
   [[ -n $dir ]] || fail "$name: the module proxy did not serve $module@$version"
   say "$name $version: building $pkg (first build takes minutes)"
-  (cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$out.partial" "$pkg") || fail "$name: go build $pkg"
+  # GOWORK=off: a module's go.work (Prometheus ships one) names folders its module zip leaves out.
+  (cd "$dir" && GOWORK=off go build -trimpath -ldflags "-s -w" -o "$out.partial" "$pkg") || fail "$name: go build $pkg"
   mv "$out.partial" "$out"
   say "$name $version: built $out"
 }
@@ -70,6 +71,13 @@ mirror_provider cloudflare cloudflare "$CLOUDFLARE_PROVIDER_VERSION" "$bin/terra
 
 go_build versitygw github.com/versity/versitygw "v$VERSITYGW_VERSION" ./cmd/versitygw "$bin/versitygw-$VERSITYGW_VERSION"
 ln -sf "versitygw-$VERSITYGW_VERSION" "$bin/versitygw"
+
+go_build promtool github.com/prometheus/prometheus "v$PROMETHEUS_MODULE_VERSION" ./cmd/promtool \
+  "$bin/promtool-$PROMETHEUS_MODULE_VERSION"
+ln -sf "promtool-$PROMETHEUS_MODULE_VERSION" "$bin/promtool"
+
+go_build amtool github.com/prometheus/alertmanager "v$ALERTMANAGER_VERSION" ./cmd/amtool "$bin/amtool-$ALERTMANAGER_VERSION"
+ln -sf "amtool-$ALERTMANAGER_VERSION" "$bin/amtool"
 
 
 # Debian packages for the hub's servers and the backup drills.

@@ -387,19 +387,15 @@ describe('data services and observability', () => {
     }
   });
 
-  test('the PrometheusRule carries the six alerts of the plan', () => {
-    const rule = one('dist/k8s/staging/observability', 'PrometheusRule', 'ringforge');
+  test('the PrometheusRule carries the RingForge alert groups, labelled with environment and region', () => {
+    const rule = one('dist/k8s/prod/hel1/observability', 'PrometheusRule', 'ringforge');
     assert.deepEqual(
-      rule.spec.groups[0].rules.map((r: any) => r.alert),
-      [
-        'RingforgeHubDown',
-        'RingforgePostgresConnectionsHigh',
-        'RingforgeRedisMemoryHigh',
-        'RingforgeAuthFailureSpike',
-        'RingforgeTaskTimeoutRateHigh',
-        'RingforgeErrorRateHigh',
-      ],
+      rule.spec.groups.map((g: any) => g.name),
+      ['ringforge-region', 'ringforge-hub', 'ringforge-data', 'ringforge-slo-recording', 'ringforge-slo-burn-rate'],
     );
+    const alerts = rule.spec.groups.flatMap((g: any) => g.rules.filter((r: any) => r.alert));
+    for (const a of alerts) assert.equal(`${a.labels.environment}/${a.labels.region}`, 'prod/hel1', a.alert);
+    // promtool checks and unit-tests every rule: test/monitoring/rules.test.ts.
     const dashboard = one('dist/k8s/staging/observability', 'ConfigMap', 'ringforge-dashboard');
     assert.equal(dashboard.metadata.labels.grafana_dashboard, '1');
     assert.equal(JSON.parse(dashboard.data['ringforge-hub.json']).uid, 'ringforge-hub');

@@ -4,6 +4,8 @@ import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitor
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { ringforgeRuleGroups, type RingforgeRuleParams } from '../monitoring/ringforge-rules.ts';
+import type { MetricScope } from '../monitoring/rules.ts';
 import { appLabels } from './labels.ts';
 
 export interface HubObservabilityProps {
@@ -17,60 +19,15 @@ export interface HubObservabilityProps {
   readonly dataNamespace: string;
   /** Labels of the Valkey pods, whose exporter sidecar serves `metrics`. */
   readonly valkeySelector: Record<string, string>;
+  /** Name of the Postgres cluster's PodMonitor (in dataNamespace), which names its scrape job. */
+  readonly postgresPodMonitor: string;
+  /** Environment and region stamped on every alert, for routing and inhibition. */
+  readonly environment: string;
+  readonly region: string;
+  /** Thresholds from the environment file. */
+  readonly ruleParams: RingforgeRuleParams;
   /** Label the Grafana sidecar of kube-prometheus-stack discovers dashboards by. @default 'grafana_dashboard' */
   readonly dashboardLabel?: string;
-}
-
-type Alert = { alert: string; expr: string; for: string; severity: 'critical' | 'warning'; summary: string };
-
-/** The RingForge plan's alerts (§7.2), on the hub's own metrics and the data services' exporters. */
-export function ringforgeAlerts(hubNamespace: string, dataNamespace: string): Alert[] {
-  const hub = `namespace="${hubNamespace}"`;
-  const data = `namespace="${dataNamespace}"`;
-  return [
-    {
-      alert: 'RingforgeHubDown',
-      expr: `sum(up{${hub}, service="hub"}) == 0 or absent(up{${hub}, service="hub"})`,
-      for: '1m',
-      severity: 'critical',
-      summary: 'No hub replica answers its metrics scrape (health checks failed 3 times).',
-    },
-    {
-      alert: 'RingforgePostgresConnectionsHigh',
-      expr: `max by (pod) (sum by (pod) (cnpg_backends_total{${data}}) / on (pod) max by (pod) (cnpg_pg_settings_setting{${data}, name="max_connections"})) > 0.8`,
-      for: '5m',
-      severity: 'warning',
-      summary: 'Postgres uses more than 80% of max_connections: pool exhaustion risk.',
-    },
-    {
-      alert: 'RingforgeRedisMemoryHigh',
-      expr: `max by (pod) (redis_memory_used_bytes{${data}} / redis_memory_max_bytes{${data}}) > 0.9`,
-      for: '5m',
-      severity: 'warning',
-      summary: 'Valkey uses more than 90% of maxmemory: writes will be refused.',
-    },
-    {
-      alert: 'RingforgeAuthFailureSpike',
-      expr: `sum(rate(hub_protocol_errors_total{${hub}, code=~"unauthenticated|unauthorized"}[5m])) * 60 > 50`,
-      for: '2m',
-      severity: 'critical',
-      summary: 'More than 50 authentication failures per minute.',
-    },
-    {
-      alert: 'RingforgeTaskTimeoutRateHigh',
-      expr: `sum(rate(hub_tasks_total{${hub}, event="timed_out"}[10m])) / sum(rate(hub_tasks_total{${hub}, event="submitted"}[10m])) > 0.1`,
-      for: '10m',
-      severity: 'warning',
-      summary: 'More than 10% of tasks time out: workers are overwhelmed.',
-    },
-    {
-      alert: 'RingforgeErrorRateHigh',
-      expr: `sum(rate(hub_request_duration_seconds_count{${hub}, outcome!="ok"}[5m])) / sum(rate(hub_request_duration_seconds_count{${hub}}[5m])) > 0.05`,
-      for: '5m',
-      severity: 'warning',
-      summary: 'More than 5% of agent requests fail.',
-    },
-  ];
 }
 
 const panel = (id: number, title: string, expr: string, x: number, y: number) => ({
@@ -116,7 +73,23 @@ export function hubDashboard(namespace: string): object {
   };
 }
 
-/** ServiceMonitor for the hub, PrometheusRule with the plan's alerts, PodMonitor for Valkey, a dashboard. */
+const VALKEY_POD_MONITOR = 'valkey';
+
+/**
+ * Where Prometheus's series come from on Kubernetes: the hub's ServiceMonitor and the PodMonitors
+ * of the data services, whose scrape jobs prometheus-operator names `<namespace>/<PodMonitor>`.
+ */
+export function kubernetesScope(props: HubObservabilityProps): MetricScope {
+  return {
+    hub: `namespace="${props.namespace}", service="hub"`,
+    postgres: `namespace="${props.dataNamespace}", job="${props.dataNamespace}/${props.postgresPodMonitor}"`,
+    valkey: `namespace="${props.dataNamespace}", job="${props.dataNamespace}/${VALKEY_POD_MONITOR}"`,
+    environment: props.environment,
+    region: props.region,
+  };
+}
+
+/** ServiceMonitor for the hub, PrometheusRule with the RingForge alerts, PodMonitor for Valkey, a dashboard. */
 export class HubObservability extends Construct {
   constructor(scope: Construct, id: string, props: HubObservabilityProps) {
     super(scope, id);
@@ -137,18 +110,10 @@ export class HubObservability extends Construct {
       kind: 'PrometheusRule',
       metadata: { name: 'ringforge', namespace: props.namespace, labels },
       spec: {
-        groups: [
-          {
-            name: 'ringforge',
-            rules: ringforgeAlerts(props.namespace, props.dataNamespace).map((a) => ({
-              alert: a.alert,
-              expr: a.expr,
-              for: a.for,
-              labels: { severity: a.severity },
-              annotations: { summary: a.summary },
-            })),
-          },
-        ],
+        groups: ringforgeRuleGroups(kubernetesScope(props), props.ruleParams).map((g) => ({
+          ...g,
+          rules: [...g.rules],
+        })),
       },
     };
     new ApiObject(this, 'Alerts', rule);
@@ -156,7 +121,7 @@ export class HubObservability extends Construct {
     const valkeyMonitor: IPodMonitor = {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'PodMonitor',
-      metadata: { name: 'valkey', namespace: props.dataNamespace, labels },
+      metadata: { name: VALKEY_POD_MONITOR, namespace: props.dataNamespace, labels },
       spec: { selector: { matchLabels: props.valkeySelector }, podMetricsEndpoints: [{ port: 'metrics' }] },
     };
     new ApiObject(this, 'ValkeyMetrics', valkeyMonitor);

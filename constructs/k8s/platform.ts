@@ -1,4 +1,6 @@
 import { Construct } from 'constructs';
+import { alertingSecrets, type Alerting } from '../../environments/alerting.ts';
+import { alertmanagerConfig, kubernetesSecretFile } from '../monitoring/alertmanager.ts';
 import { AppSource, ArgoApplication } from './argocd.ts';
 
 /**
@@ -48,6 +50,10 @@ export interface PlatformOperatorsProps {
   readonly prometheusRetentionDays?: number;
   /** @default 'hcloud-volumes' */
   readonly storageClass?: string;
+  /** Where Alertmanager sends alerts: the environment file's receivers and routes. */
+  readonly alerting: Alerting;
+  /** Labels Prometheus adds to every alert it sends, the kit's own and the chart's alike. */
+  readonly externalLabels: { environment: string; region: string };
 }
 
 /** ArgoCD Applications for the operators, each a pinned Helm chart with the values this kit needs. */
@@ -91,6 +97,7 @@ export class PlatformOperators extends Construct {
               serviceMonitorSelectorNilUsesHelmValues: false,
               podMonitorSelectorNilUsesHelmValues: false,
               ruleSelectorNilUsesHelmValues: false,
+              externalLabels: props.externalLabels,
               retention: `${props.prometheusRetentionDays ?? 15}d`,
               storageSpec: {
                 volumeClaimTemplate: {
@@ -98,6 +105,11 @@ export class PlatformOperators extends Construct {
                 },
               },
             },
+          },
+          alertmanager: {
+            config: alertmanagerConfig(props.alerting, kubernetesSecretFile),
+            // Mounted at /etc/alertmanager/secrets/<name>/; an operator creates them (runbooks/secrets.md).
+            alertmanagerSpec: { secrets: alertingSecrets(props.alerting) },
           },
           grafana: { sidecar: { dashboards: { enabled: true, label: 'grafana_dashboard', searchNamespace: 'ALL' } } },
         },

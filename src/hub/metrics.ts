@@ -1,5 +1,17 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Bounds of `hub_request_duration_seconds`; the latency SLO's burn-rate alerts need one at the SLO. */
+export const REQUEST_DURATION_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
+/** What the Postgres pool reports about itself (pg.Pool's counters). */
+export interface DatabasePoolStats {
+  readonly max: number;
+  readonly total: number;
+  readonly waiting: number;
+}
+
 /** The hub's Prometheus metrics, one registry per hub so several hubs can share a process in tests. */
 export class HubMetrics {
   readonly registry = new Registry();
@@ -31,7 +43,7 @@ export class HubMetrics {
     name: 'hub_request_duration_seconds',
     help: 'Time to answer an agent request, by request type and outcome',
     labelNames: ['type', 'outcome'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    buckets: [...REQUEST_DURATION_BUCKETS],
     registers: [this.registry],
   });
   readonly httpDuration = new Histogram({
@@ -72,6 +84,42 @@ export class HubMetrics {
     help: '1 while the database is in recovery (a hot standby, or a demoted primary) and the hub is not ready, else 0',
     registers: [this.registry],
   });
+
+  // Read from the pool at each scrape; 0 with the embedded database, which has no pool.
+  private poolStats: (() => DatabasePoolStats) | undefined;
+  readonly databasePoolConnections = this.poolGauge(
+    'hub_database_pool_connections',
+    'Postgres connections the pool holds, busy or idle',
+    (s) => s.total,
+  );
+  readonly databasePoolMax = this.poolGauge(
+    'hub_database_pool_max_connections',
+    'Postgres connections the pool may open (HUB_DB_POOL_SIZE)',
+    (s) => s.max,
+  );
+  readonly databasePoolWaiting = this.poolGauge(
+    'hub_database_pool_waiting_queries',
+    'Queries waiting for a free Postgres connection of the pool',
+    (s) => s.waiting,
+  );
+
+  /** Exports the pool's counters from now on. */
+  watchDatabasePool(stats: () => DatabasePoolStats): void {
+    this.poolStats = stats;
+  }
+
+  private poolGauge(name: string, help: string, read: (s: DatabasePoolStats) => number): Gauge {
+    const stats = () => this.poolStats?.();
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const current = stats();
+        if (current) this.set(read(current));
+      },
+    });
+  }
 
   constructor(replicaId: string) {
     this.registry.setDefaultLabels({ replica: replicaId });

@@ -1,3 +1,5 @@
+import type { DatabasePoolStats } from '../metrics.ts';
+
 /** What the hub needs from a database, served alike by a pg.Pool (server mode) and PGlite (embedded). */
 export interface Queryable {
   query<Row extends object>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
@@ -12,6 +14,8 @@ export interface Database extends Queryable {
   /** Throws unless the database answers within timeoutMs. */
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
+  /** The connection pool's counters, for /metrics; absent when there is no pool (PGlite). */
+  poolStats?(): DatabasePoolStats;
 }
 
 export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {

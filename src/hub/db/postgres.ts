@@ -45,6 +45,7 @@ export function openPostgres(url: string, poolSize: number, log: Logger): Databa
     async ping(timeoutMs: number): Promise<void> {
       await withTimeout(pool.query('SELECT 1'), timeoutMs, 'Postgres');
     },
+    poolStats: () => ({ max: poolSize, total: pool.totalCount, waiting: pool.waitingCount }),
     close: () => pool.end(),
   };
 }

@@ -23,6 +23,8 @@ import {
   baseBackup,
   loseRegion,
   promote,
+  refusesWrites,
+  returnFenced,
   segmentsRestoredFromArchive,
   startHubs,
   startObjectStoreFor,
@@ -141,7 +143,7 @@ export async function runLocalRegionLossDrill(
         apiKey: tenancy.apiKey,
         agents: agentCount,
         intervalMs: 50,
-        events: ['steady', 'region-loss'],
+        events: ['steady', 'region-loss', 'return'],
         namePrefix: 'region-loss-agent',
         backoff: { initialMs: 50, maxMs: 500 },
         maxSeconds: loadSeconds + 300,
@@ -236,6 +238,22 @@ export async function runLocalRegionLossDrill(
         `${standby.name} archived no WAL segment of its new timeline to ${standby.objectStore.bucket} within archive_timeout + 30 s`,
       );
 
+    load!.event = 'return';
+    const returned = await timeline.phase(
+      'return',
+      `${primary.name} comes back: its Postgres restarts as a standby, its hubs on their old ports`,
+      () => returnFenced(primary, settings),
+    );
+    const database = await refusesWrites(returned.postgres);
+    const hubsNotReady = await allNotReadyInRecovery(returned.hubs);
+    // Long enough for HAProxy (rise 2, every 500 ms) to turn the returned hubs in, were they ready.
+    await timeline.phase('fenced', `load with ${primary.name} back behind the load balancer`, () => sleep(3000));
+    figures.oldPrimaryFenced = { ...database, hubsNotReady };
+    if (!database.inRecovery || !database.writeRefused || !hubsNotReady)
+      failures.push(
+        `${primary.name} came back unfenced: in recovery ${database.inRecovery}, write refused ${database.writeRefused}, hubs not ready ${hubsNotReady}`,
+      );
+
     await timeline.phase('settle', 'stop sending, wait for every acknowledged DM to arrive', () => load!.stop());
   } catch (error) {
     failures.push(`the drill stopped: ${(error as Error).message.split('\n')[0]}`);
@@ -252,8 +270,9 @@ export async function runLocalRegionLossDrill(
   const afterLoss = events.find((e) => e.event === 'region-loss');
   if (afterLoss !== undefined && figures.rtoSeconds !== undefined) {
     if (afterLoss.dmsAcknowledged === 0) failures.push('no agent DM was acknowledged after the region loss');
-    if (afterLoss.dmsLost > 0)
-      failures.push(`${afterLoss.dmsLost} DMs acknowledged after the region loss never reached their recipient`);
+    const lostAfter = events.filter((e) => e.event !== 'steady').reduce((sum, e) => sum + e.dmsLost, 0);
+    if (lostAfter > 0)
+      failures.push(`${lostAfter} DMs acknowledged after the region loss never reached their recipient`);
   }
   const results = [
     checkObjective('RPO', options.objectives.rpoSeconds, figures.rpoSeconds),
@@ -316,5 +335,6 @@ const NOTES = [
   'RPO: the newest write acknowledged in the old region minus the newest of those the promoted region has; writes acknowledged after that point are counted as lost (asynchronous replication loses what was not yet streamed). Every write acknowledged before it must be there, unchanged, without gaps.',
   'RTO: from the loss to the first DM acknowledged through the load balancer by the promoted region. It includes the drill noticing the loss (the load balancer has no ready hub), pg_promote(), the hubs’ role check (HUB_STANDBY_POLL_MS) and migrations, and HAProxy’s health checks turning them in. In an incident the decision to promote takes longer than the drill’s.',
   'The ledger holds DMs to an offline recipient written through the load balancer and heartbeat rows written straight to region 1’s Postgres every 100 ms; it covers exactly what the old region acknowledged.',
+  'The lost region comes back as the runbook brings it back: its Postgres restarts from the data directory it died with as a standby (it diverged from the promoted one and must be rebuilt or rewound before it replicates), its hubs on their old ports behind the load balancer. They find the database in recovery and stay not ready, so the load balancer keeps every agent on the promoted region.',
   'Agents’ DMs before the loss that region 2 never received were acknowledged by the old region and lost with it (beyond the recovery point); after the loss every acknowledged DM must arrive.',
 ];

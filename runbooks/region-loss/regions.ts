@@ -188,16 +188,27 @@ export async function startStandbyRegion(
   return { name, objectStore, location, postgres, databaseUrl: postgres.url.replace(/\/postgres$/, '/hub'), redis };
 }
 
-/** Starts the region's hubs at once; on a standby they listen but are not ready. */
-export async function startHubs(region: Omit<Region, 'hubs'>, settings: RegionSettings): Promise<Region> {
+/**
+ * Starts the region's hubs at once; on a standby they listen but are not ready. Hubs coming back
+ * after a loss take the ports of the ones they replace, so the load balancer checks them again.
+ */
+export async function startHubs(
+  region: Omit<Region, 'hubs'>,
+  settings: RegionSettings,
+  replacing: readonly HubProcess[] = [],
+): Promise<Region> {
   const hubs = await Promise.all(
     Array.from({ length: settings.hubsPerRegion }, async (_, i) => {
+      const old = replacing[i];
       const hub = await startHubProcess({
-        name: `${region.name}-hub-${i + 1}`,
+        name: `${region.name}-hub-${i + 1}${old === undefined ? '' : '-returned'}`,
         databaseUrl: region.databaseUrl,
         redisUrl: region.redis.url,
         adminToken: settings.adminToken,
-        env: limitsLifted(),
+        env: {
+          ...limitsLifted(),
+          ...(old === undefined ? {} : { HUB_PORT: String(old.port), HUB_ADMIN_PORT: new URL(old.adminUrl).port }),
+        },
       });
       settings.onCleanup(() => hub.signal('SIGKILL'));
       return hub;
@@ -257,6 +268,34 @@ export async function loseRegion(region: Region): Promise<void> {
     region.redis.stop(),
     region.objectStore.stop(),
   ]);
+}
+
+/**
+ * The lost region comes back fenced, as the runbook brings it back: its Postgres restarts from the
+ * data directory it died with, but as a standby (standby.signal), so it takes no writes; a new Redis
+ * and its hubs on their old ports, which find the database in recovery and stay not ready.
+ */
+export async function returnFenced(lost: Region, settings: RegionSettings): Promise<Region> {
+  await lost.postgres.restart({ standby: true });
+  const redis = await startRedis();
+  settings.onCleanup(() => redis.stop());
+  return startHubs({ ...lost, redis }, settings, lost.hubs);
+}
+
+/** Whether a Postgres is in recovery and refuses a write. */
+export async function refusesWrites(postgres: LocalPostgres): Promise<{ inRecovery: boolean; writeRefused: boolean }> {
+  const db = new pg.Client({ connectionString: postgres.url });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ recovering: boolean }>('SELECT pg_is_in_recovery() AS recovering');
+    const writeRefused = await db.query('CREATE TABLE region_loss_fence_check (n int)').then(
+      () => false,
+      (error: Error) => /read-only transaction/.test(error.message),
+    );
+    return { inRecovery: rows[0]!.recovering, writeRefused };
+  } finally {
+    await db.end();
+  }
 }
 
 /** `pg_promote()` on the standby, waiting until it accepts writes; resolves with the last commit it replayed. */

@@ -3,6 +3,7 @@ import type { ReportView } from '../lib/report.ts';
 import type { RegionLossReport } from './report.ts';
 
 const s = (value: number | undefined) => (value === undefined ? 'not measured' : `${value.toFixed(1)} s`);
+const yes = (value: boolean) => (value ? 'yes' : 'NO');
 const ms = (value: number | undefined) => (value === undefined ? '–' : `${value} ms`);
 
 export function regionLossReportView(report: RegionLossReport): ReportView {
@@ -36,6 +37,12 @@ export function regionLossReportView(report: RegionLossReport): ReportView {
       ['standby hubs not ready while in recovery', f.standbyHubsNotReady ? 'yes (503, checks.primary)' : 'NO'],
       ['first object region 2 archived', archived(f.firstArchivedObject)],
       ['first WAL segment of the new timeline archived', archived(f.firstArchivedSegment)],
+      [
+        'old primary back (fenced)',
+        f.oldPrimaryFenced === undefined
+          ? 'not checked'
+          : `in recovery ${yes(f.oldPrimaryFenced.inRecovery)}, write refused ${yes(f.oldPrimaryFenced.writeRefused)}, hubs not ready ${yes(f.oldPrimaryFenced.hubsNotReady)}`,
+      ],
       ['archive_timeout', `${report.settings.archiveTimeoutSeconds} s`],
       ['objectives from', report.objectives.source],
     ],
@@ -58,7 +65,7 @@ export function regionLossReportView(report: RegionLossReport): ReportView {
             },
           ]),
       {
-        title: 'Agents before and after the loss',
+        title: 'Agents before the loss, after it, and with the old region back',
         columns: [
           'phase',
           'DMs acknowledged',

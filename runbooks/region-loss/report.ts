@@ -32,7 +32,7 @@ export function regionLossObjectives(
   };
 }
 
-export type RegionLossEvent = 'steady' | 'region-loss';
+export type RegionLossEvent = 'steady' | 'region-loss' | 'return';
 
 export interface RegionLossFigures {
   /** Last acknowledged write in the old region minus the last one the promoted region has. */
@@ -56,6 +56,12 @@ export interface RegionLossFigures {
   readonly firstArchivedObject?: ArchivedObject & { readonly secondsAfterPromotion: number };
   /** First full WAL segment of the new timeline in the promoted region's bucket. */
   readonly firstArchivedSegment?: ArchivedObject & { readonly secondsAfterPromotion: number };
+  /** The lost region back: its Postgres in recovery and refusing writes, its hubs not ready. */
+  readonly oldPrimaryFenced?: {
+    readonly inRecovery: boolean;
+    readonly writeRefused: boolean;
+    readonly hubsNotReady: boolean;
+  };
 }
 
 export interface RegionLossReport extends DrillReportHeader<'region-loss', 'local'> {
@@ -74,7 +80,7 @@ export interface RegionLossReport extends DrillReportHeader<'region-loss', 'loca
   readonly figures: RegionLossFigures;
   /** The old region's acknowledged writes checked in the promoted region. */
   readonly verification?: Verification;
-  /** The agents' DMs, broadcasts and reconnects before and after the loss. */
+  /** The agents' DMs, broadcasts and reconnects before the loss, after it, and with the old region back. */
   readonly events: readonly EventFigures[];
   readonly notes: readonly string[];
   readonly timeline: {

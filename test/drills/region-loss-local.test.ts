@@ -1,7 +1,8 @@
 /*
  * The local region-loss drill end to end, at CI size: two regions of real Postgres, barman-cloud,
- * versitygw, Redis and hub processes behind HAProxy. One run must meet every objective; one with an
- * impossible RTO must fail with a message that names it, while everything else still holds.
+ * versitygw, Redis and hub processes behind HAProxy. One run must meet every objective and find the
+ * old region fenced when it returns; one with an impossible RTO must fail with a message that names
+ * it, while everything else still holds.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -58,6 +59,12 @@ function assertRegionTakenOver(report: any) {
   assert.ok(afterLoss.dmsAcknowledged > 0, 'agents were served by region 2');
   assert.equal(afterLoss.dmsLost, 0);
   assert.ok(afterLoss.reconnects > 0, 'agents reconnected to region 2');
+  // The old region back behind the load balancer takes no writes and gets no agent.
+  assert.deepEqual(f.oldPrimaryFenced, { inRecovery: true, writeRefused: true, hubsNotReady: true });
+  const withOldBack = report.events.find((e: any) => e.event === 'return');
+  assert.ok(withOldBack.dmsAcknowledged > 0);
+  assert.equal(withOldBack.dmsLost, 0);
+  assert.equal(withOldBack.reconnects, 0, 'no agent was moved to the returned region');
 }
 
 describe('region-loss drill, local target', { concurrency: false }, () => {

@@ -22,7 +22,9 @@ describe('restore drill, k8s target', () => {
     const { manifests } = recoveryManifests({ env: staging, runId: 'x1', targetTime: '2025-01-01T12:00:00Z' });
     const store = manifests.find((m) => m.kind === 'ObjectStore') as any;
     const cluster = manifests.find((m) => m.kind === 'Cluster') as any;
-    assert.equal(store.spec.configuration.destinationPath, 's3://ringforge-staging-backups/staging/nbg1');
+    // staging runs in nbg1 and archives off-site, to its own bucket in fsn1.
+    assert.equal(store.spec.configuration.destinationPath, 's3://ringforge-staging-backups-nbg1/staging/nbg1');
+    assert.equal(store.spec.configuration.endpointURL, 'https://fsn1.your-objectstorage.com');
     assert.equal(store.spec.configuration.s3Credentials.accessKeyId.name, 'pg-backup-s3');
     assert.deepEqual(cluster.spec.bootstrap.recovery, {
       source: 'origin',

@@ -21,6 +21,7 @@ import {
   resolveEnvironment,
   type HetznerEnvironment,
 } from '../environments/index.ts';
+import { isReplicaCluster } from '../scripts/k8s/test-overlay.ts';
 import { K8sSchemaValidator } from '../scripts/lib/k8s-schemas.ts';
 import { repoRoot, toolVersions } from '../scripts/lib/tools.ts';
 import { CLUSTER_CIDR, gitopsPath } from '../stacks/infra/k3s.ts';
@@ -316,6 +317,12 @@ describe('CloudNativePG', () => {
     // Created, the replica restores the primary's archive; promoted, its pg-app names the hub database.
     assert.deepEqual(fsn1.spec.bootstrap, { initdb: { database: 'hub', owner: 'hub' } });
     assert.deepEqual(hel1.spec.bootstrap, { recovery: { source: 'pg-fsn1', database: 'hub', owner: 'hub' } });
+  });
+
+  test("k8s:verify's stand-in starts hel1's database in recovery and fsn1's as primary", () => {
+    assert.equal(isReplicaCluster(one('dist/k8s/prod/hel1/postgres', 'Cluster', 'pg')), true);
+    assert.equal(isReplicaCluster(one('dist/k8s/prod/fsn1/postgres', 'Cluster', 'pg')), false);
+    assert.equal(isReplicaCluster(one('dist/k8s/staging/postgres', 'Cluster', 'pg')), false);
   });
 
   test("prod: each region archives to its own bucket in another location, and reads the other region's", () => {

@@ -172,6 +172,43 @@ describe('Kubernetes policy checklist', () => {
     ]);
   });
 
+  test("the Application installing a data kind's CRD (CloudNativePG's chart) must not prune nor cascade", () => {
+    // given
+    const objects = compliantCluster();
+    objects.push(
+      {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'Cluster',
+        metadata: {
+          name: 'pg',
+          namespace: 'app',
+          annotations: { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' },
+        },
+        spec: {},
+      },
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: {
+          name: 'cloudnative-pg',
+          namespace: 'argocd',
+          finalizers: ['resources-finalizer.argocd.argoproj.io'],
+        },
+        spec: {
+          source: { repoURL: 'https://charts.example', chart: 'cloudnative-pg', targetRevision: '0.1.0' },
+          destination: { server: 'https://kubernetes.default.svc', namespace: 'cnpg-system' },
+          syncPolicy: { automated: { prune: false, selfHeal: true } },
+        },
+      },
+    );
+    // when
+    const found = checkK8sPolicy(objects).map((v) => `${v.rule} ${v.kind}/${v.name}: ${v.message}`);
+    // then
+    assert.deepEqual(found, [
+      'data-application-cascade Application/cloudnative-pg: its chart cloudnative-pg installs the CRD of the data it holds: no resources-finalizer.argocd.argoproj.io',
+    ]);
+  });
+
   test('an Application syncing a namespace without volumes may prune and cascade', () => {
     const objects = compliantCluster();
     const db = find(objects, 'StatefulSet', 'db');

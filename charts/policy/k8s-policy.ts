@@ -451,9 +451,13 @@ function checkRelations(objects: readonly K8sObject[], pods: readonly PodSource[
   }
 }
 
+/** Helm charts that install the CRD of a volume-owning kind (by API group): deleting the CRD deletes the data. */
+const CHARTS_WITH_DATA_CRDS: Record<string, string> = { 'cloudnative-pg': 'postgresql.cnpg.io' };
+
 interface ApplicationView {
   readonly metadata: { readonly finalizers?: string[] };
   readonly spec?: {
+    readonly source?: { readonly chart?: string };
     readonly destination?: { readonly namespace?: string };
     readonly syncPolicy?: { readonly automated?: { readonly prune?: boolean } };
   };
@@ -461,8 +465,8 @@ interface ApplicationView {
 
 /**
  * A bad render or a deleted Application must not delete data: every object that owns volumes keeps
- * `Prune=false,Delete=false`, and an Application syncing into a namespace that holds one neither
- * prunes nor carries the finalizer that cascades its deletion to what it synced.
+ * `Prune=false,Delete=false`, and an Application syncing into a namespace that holds one, or
+ * installing the CRD of one, neither prunes nor carries the finalizer that cascades its deletion.
  */
 function checkDataProtection(objects: readonly K8sObject[], report: Report): void {
   const owners = objects.filter((o) => ownsVolumes(o as Parameters<typeof ownsVolumes>[0]));
@@ -473,15 +477,22 @@ function checkDataProtection(objects: readonly K8sObject[], report: Report): voi
     }
   }
   const dataNamespaces = new Set(owners.map(ns));
+  const dataApiGroups = new Set(owners.map((o) => o.apiVersion?.split('/')[0] ?? ''));
   for (const o of objects.filter((x) => x.kind === 'Application')) {
     const app = o as unknown as ApplicationView;
     const target = app.spec?.destination?.namespace ?? '';
-    if (!dataNamespaces.has(target)) continue;
+    const chart = app.spec?.source?.chart ?? '';
+    const why = dataNamespaces.has(target)
+      ? `syncs data into ${target}`
+      : Object.entries(CHARTS_WITH_DATA_CRDS).some(([c, group]) => c === chart && dataApiGroups.has(group))
+        ? `its chart ${chart} installs the CRD of the data it holds`
+        : undefined;
+    if (!why) continue;
     if ((app.metadata.finalizers ?? []).includes(RESOURCES_FINALIZER)) {
-      report('data-application-cascade', o, `syncs data into ${target}: no ${RESOURCES_FINALIZER}`);
+      report('data-application-cascade', o, `${why}: no ${RESOURCES_FINALIZER}`);
     }
     if (app.spec?.syncPolicy?.automated?.prune === true) {
-      report('data-application-cascade', o, `syncs data into ${target}: automated sync must not prune`);
+      report('data-application-cascade', o, `${why}: automated sync must not prune`);
     }
   }
 }

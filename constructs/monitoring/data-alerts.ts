@@ -38,7 +38,9 @@ export function dataAlerts(scope: MetricScope, params: DataAlertParams): Alertin
     }),
     postgres({
       alert: 'RingforgeWalArchivingFailing',
-      expr: `cnpg_pg_stat_archiver_last_failed_time{${pg}} > cnpg_pg_stat_archiver_last_archived_time{${pg}}`,
+      // Postgres retries a failed segment until it succeeds, so failures without a single success
+      // in the window mean the archive is stuck, not that one attempt hiccupped.
+      expr: `increase(cnpg_pg_stat_archiver_failed_count{${pg}}[5m]) > 0 and increase(cnpg_pg_stat_archiver_archived_count{${pg}}[5m]) == 0`,
       for: '5m',
       severity: 'critical',
       summary: 'WAL archiving fails: segments pile up on the volume and the RPO of a restore grows.',

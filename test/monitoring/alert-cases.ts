@@ -265,22 +265,22 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
     },
     RingforgeWalArchivingFailing: {
       firing: {
-        what: 'the last archive attempt failed after the last success',
+        what: 'every archive attempt fails for 15 minutes',
         series: [
-          { series: pg('cnpg_pg_stat_archiver_last_failed_time'), values: '2000x20' },
-          { series: pg('cnpg_pg_stat_archiver_last_archived_time'), values: '1000x20' },
+          { series: pg('cnpg_pg_stat_archiver_failed_count'), values: '0+2x20' },
+          { series: pg('cnpg_pg_stat_archiver_archived_count'), values: '100x20' },
         ],
-        at: '10m',
+        at: '15m',
         labels: pgLabels,
       },
       silent: [
         {
-          what: 'a segment was archived after the last failure',
+          what: 'some attempts fail but segments still get archived',
           series: [
-            { series: pg('cnpg_pg_stat_archiver_last_failed_time'), values: '1000x20' },
-            { series: pg('cnpg_pg_stat_archiver_last_archived_time'), values: '2000x20' },
+            { series: pg('cnpg_pg_stat_archiver_failed_count'), values: '0+1x20' },
+            { series: pg('cnpg_pg_stat_archiver_archived_count'), values: '100+1x20' },
           ],
-          at: '10m',
+          at: '15m',
         },
       ],
     },

@@ -37,6 +37,32 @@ go_build() {
   say "$name $version: built $out"
 }
 
+# Alertmanager for the inhibition tests. Its module ships the web UI's sources, not the built
+# assets its binary embeds, so it is built from a copy with a placeholder page; the API is complete.
+alertmanager_build() {
+  local version=$1 out=$2 src
+  if [[ -x $out ]]; then
+    say "alertmanager $version: cached"
+    return
+  fi
+  src=$(go mod download -json "github.com/prometheus/alertmanager@v$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') ||
+    fail "alertmanager: go mod download"
+  [[ -n $src ]] || fail "alertmanager: the module proxy did not serve v$version"
+  local copy
+  copy=$(mktemp -d)
+  cp -r "$src/." "$copy" && chmod -R u+w "$copy"
+  for ui in elm mantine; do
+    mkdir -p "$copy/ui/app/dist/$ui"
+    echo '<!doctype html><title>Alertmanager</title><p>No web UI in this build: use amtool.' >"$copy/ui/app/dist/$ui/index.html"
+  done
+  say "alertmanager $version: building ./cmd/alertmanager"
+  (cd "$copy" && GOWORK=off go build -trimpath -ldflags "-s -w" -o "$out.partial" ./cmd/alertmanager) ||
+    fail "alertmanager: go build"
+  rm -rf "$copy"
+  mv "$out.partial" "$out"
+  say "alertmanager $version: built $out"
+}
+
 # tofu init reads providers from an unpacked filesystem mirror. Configurations name providers by
 # either registry host, so the same binary is linked under both.
 mirror_provider() {
@@ -78,6 +104,8 @@ ln -sf "promtool-$PROMETHEUS_MODULE_VERSION" "$bin/promtool"
 
 go_build amtool github.com/prometheus/alertmanager "v$ALERTMANAGER_VERSION" ./cmd/amtool "$bin/amtool-$ALERTMANAGER_VERSION"
 ln -sf "amtool-$ALERTMANAGER_VERSION" "$bin/amtool"
+alertmanager_build "$ALERTMANAGER_VERSION" "$bin/alertmanager-$ALERTMANAGER_VERSION"
+ln -sf "alertmanager-$ALERTMANAGER_VERSION" "$bin/alertmanager"
 
 
 # Debian packages for the hub's servers and the backup drills.

@@ -20,6 +20,7 @@ import {
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { servicesPath, startPostgresContainer, startRedisContainer } from './container-services.ts';
 import { tool } from './tools.ts';
 
@@ -383,6 +384,161 @@ export async function startRedis(options: RedisOptions = {}): Promise<LocalServi
   return { url: `redis://127.0.0.1:${port}`, port, stop: server.stop };
 }
 
+export interface RedisSentinelGroupOptions {
+  /** The primary's name the sentinels monitor. @default 'ringforge' */
+  readonly masterName?: string;
+  /** Servers that replicate from the first. @default 1 */
+  readonly replicas?: number;
+  /** @default 3 */
+  readonly sentinels?: number;
+  /** Sentinels that must agree the primary is down. @default 2 */
+  readonly quorum?: number;
+  /** How long the primary may not answer before a sentinel thinks it down. @default 1000 */
+  readonly downAfterMs?: number;
+}
+
+export interface RedisNode {
+  readonly port: number;
+  /** SIGKILL, as a crash or a lost machine would: no shutdown, no final save. */
+  kill(): Promise<void>;
+}
+
+export interface RedisSentinelGroup {
+  readonly masterName: string;
+  /** Random per start; the servers and sentinels read it from their config files, never arguments. */
+  readonly password: string;
+  /** A file holding the password, for REDIS_PASSWORD_FILE. */
+  readonly passwordFile: string;
+  /** The data servers; the first is the primary at start. */
+  readonly nodes: readonly RedisNode[];
+  /** `127.0.0.1:<port>` of each sentinel, comma-separated, for REDIS_SENTINELS. */
+  readonly sentinelAddresses: string;
+  /** The port the sentinels name as primary now (asks each until one answers). */
+  primaryPort(): Promise<number>;
+  /** Stops every server and sentinel and removes their directories; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Sentinel-managed group on loopback: a primary, replicas following it and sentinels
+ * monitoring it, all redis-server from the Debian package (sentinels are `redis-server --sentinel`,
+ * the same binary), password-protected, without persistence. Resolves once every sentinel has found
+ * the replicas and the other sentinels, so a failover can start as soon as the primary dies.
+ */
+export async function startRedisSentinelGroup(options: RedisSentinelGroupOptions = {}): Promise<RedisSentinelGroup> {
+  const binary = redisBinary();
+  const masterName = options.masterName ?? 'ringforge';
+  const replicas = options.replicas ?? 1;
+  const sentinelCount = options.sentinels ?? 3;
+  const quorum = options.quorum ?? 2;
+  const root = mkdtempSync(join(tmpdir(), 'rf-redis-sentinel-'));
+  const password = randomBytes(18).toString('base64url');
+  const passwordFile = join(root, 'password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  const started: { stop(): Promise<void>; kill(): Promise<void> }[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((server) => server.stop()));
+    rmSync(root, { recursive: true, force: true });
+  };
+  const forget = onExit(() => rmSync(root, { recursive: true, force: true }));
+  const start = async (name: string, config: readonly string[], sentinel: boolean) => {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    const file = join(dir, sentinel ? 'sentinel.conf' : 'redis.conf');
+    writeFileSync(file, `${config.join('\n')}\ndir ${dir}\n`, { mode: 0o600 });
+    const port = Number(/^port (\d+)$/m.exec(config.join('\n'))![1]);
+    const server = await spawnServer({ name, binary, args: sentinel ? [file, '--sentinel'] : [file], dir, port });
+    started.push(server);
+    return { port, kill: server.kill };
+  };
+  try {
+    const nodePorts = await Promise.all(Array.from({ length: replicas + 1 }, () => freePort()));
+    const primaryPort = nodePorts[0]!;
+    const nodes: RedisNode[] = [];
+    for (const [index, port] of nodePorts.entries()) {
+      const config = [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        'save ""',
+        'appendonly no',
+        `requirepass ${password}`,
+        `masterauth ${password}`,
+        ...(index === 0 ? [] : [`replicaof 127.0.0.1 ${primaryPort}`]),
+      ];
+      nodes.push(await start(`redis-${index}`, config, false));
+    }
+    const sentinelPorts = await Promise.all(Array.from({ length: sentinelCount }, () => freePort()));
+    await Promise.all(
+      sentinelPorts.map((port, index) =>
+        start(
+          `sentinel-${index}`,
+          [
+            `port ${port}`,
+            'bind 127.0.0.1',
+            `requirepass ${password}`,
+            `sentinel sentinel-pass ${password}`,
+            `sentinel monitor ${masterName} 127.0.0.1 ${primaryPort} ${quorum}`,
+            `sentinel auth-pass ${masterName} ${password}`,
+            `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1000}`,
+            `sentinel failover-timeout ${masterName} 10000`,
+            `sentinel parallel-syncs ${masterName} 1`,
+          ],
+          true,
+        ),
+      ),
+    );
+    const askSentinel = async <T>(port: number, ...args: string[]): Promise<T> => {
+      const client = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0 });
+      try {
+        await client.connect();
+        return (await client.call('SENTINEL', ...args)) as T;
+      } finally {
+        client.disconnect();
+      }
+    };
+    // Sentinels find replicas and each other through the primary (hello messages every 2 s).
+    const deadline = Date.now() + 30_000;
+    for (const port of sentinelPorts) {
+      for (;;) {
+        const fields = await askSentinel<string[]>(port, 'MASTER', masterName);
+        const info = Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])));
+        if (Number(info['num-slaves']) === replicas && Number(info['num-other-sentinels']) === sentinelCount - 1) break;
+        if (Date.now() > deadline) throw new Error(`sentinel on ${port} did not see the group within 30 s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    console.log(
+      `redis: Sentinel group ${masterName} (${binary}): primary ${primaryPort}, replicas ${nodePorts.slice(1).join(', ')}, sentinels ${sentinelPorts.join(', ')}, quorum ${quorum}`,
+    );
+    return {
+      masterName,
+      password,
+      passwordFile,
+      nodes,
+      sentinelAddresses: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
+      async primaryPort() {
+        for (const port of sentinelPorts) {
+          try {
+            const [, primary] = await askSentinel<[string, string]>(port, 'get-master-addr-by-name', masterName);
+            return Number(primary);
+          } catch {
+            // A stopped sentinel: ask the next.
+          }
+        }
+        throw new Error('no sentinel answered');
+      },
+      async stop() {
+        forget();
+        await stop();
+      },
+    };
+  } catch (error) {
+    forget();
+    await stop();
+    throw error;
+  }
+}
+
 /**
  * Runs a server binary in the foreground with its data in `dir`: waits until it accepts connections
  * on `port` (or fails with its last output), and kills it and removes `dir` on `stop()` or when
@@ -396,7 +552,7 @@ async function spawnServer(spec: {
   readonly dir: string;
   readonly port: number;
   readonly startTimeoutSeconds?: number;
-}): Promise<{ stop(): Promise<void> }> {
+}): Promise<{ stop(): Promise<void>; kill(): Promise<void> }> {
   const child: ChildProcess = spawn(spec.binary, spec.args, {
     env: spec.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -424,6 +580,10 @@ async function spawnServer(spec: {
   }
   let stopped = false;
   return {
+    async kill(): Promise<void> {
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;

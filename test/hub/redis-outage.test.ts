@@ -105,7 +105,7 @@ describe('Redis outages (server, one process)', () => {
     await eventually(async () => assert.equal((await readiness(hub)).status, 200), RECOVERY_BOUND_MS);
     console.log(`ready ${Date.now() - restartedAt} ms after Redis came back`);
     // The subscriber resubscribed on the new server: a DM reaches the receiver's open session.
-    await eventually(() => assert.ok(sender.connected && receiver.connected), 10_000);
+    await eventually(() => assert.ok(sender.connected && receiver.connected, 'both agents reconnected'), 10_000);
     await sender.sendDm(receiver.identity.agentId, 'after');
     await eventually(() => assert.deepEqual(got.bodies.at(-1), 'after'), 5_000);
     assert.ok(!got.bodies.includes('during'), 'the refused DM was not delivered');

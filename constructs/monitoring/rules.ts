@@ -6,7 +6,7 @@ export interface AlertingRule {
   readonly expr: string;
   readonly for: string;
   readonly labels: Record<string, string> & { severity: Severity };
-  readonly annotations: { summary: string; runbook?: string };
+  readonly annotations: { summary: string };
 }
 
 /** A recording rule: a precomputed series other rules read. */

@@ -188,6 +188,7 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     environment: env.name,
     region: t.region.name,
     ruleParams: ruleParamsOf(env),
+    slo: env.slo,
   });
 
   const apps: AppChart[] = [

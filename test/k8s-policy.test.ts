@@ -141,6 +141,43 @@ describe('Kubernetes policy checklist', () => {
     );
   });
 
+  test('a KEDA ScaledObject stands for the HPA it creates: same target and minimum rules', () => {
+    const withScaledObject = () => {
+      const objects = compliantCluster();
+      const hpa = find(objects, 'HorizontalPodAutoscaler', 'web');
+      objects.splice(objects.indexOf(hpa), 1, {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: hpa.metadata,
+        // KEDA's scaleTargetRef kind defaults to Deployment.
+        spec: { scaleTargetRef: { name: 'web' }, minReplicaCount: 2, maxReplicaCount: 4, triggers: [] },
+      });
+      return objects;
+    };
+    assert.deepEqual(checkK8sPolicy(withScaledObject()), []);
+
+    const missing = withScaledObject();
+    find(missing, 'ScaledObject', 'web').spec.scaleTargetRef.name = 'gone';
+    assert.deepEqual(
+      checkK8sPolicy(missing)
+        .filter((v) => v.rule === 'horizontalpodautoscaler-has-target')
+        .map((v) => `${v.kind}/${v.name}: ${v.message}`),
+      ['ScaledObject/web: target Deployment/gone does not exist'],
+    );
+
+    const tooFew = withScaledObject();
+    find(tooFew, 'ScaledObject', 'web').spec.minReplicaCount = 1;
+    find(tooFew, 'PodDisruptionBudget', 'web').spec = {
+      minAvailable: 2,
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'web' } },
+    };
+    assert.ok(
+      checkK8sPolicy(tooFew).some(
+        (v) => v.rule === 'horizontalpodautoscaler-has-target' && v.kind === 'PodDisruptionBudget',
+      ),
+    );
+  });
+
   test('a PDB minAvailable above the HPA minReplicas fails', () => {
     const objects = compliantCluster();
     find(objects, 'PodDisruptionBudget', 'web').spec = {

@@ -71,28 +71,35 @@ describe('hub workload (staging)', () => {
   const pod = deployment.spec.template.spec;
   const container = pod.containers[0];
 
-  test('image by digest; the Deployment leaves replicas to the HPA', () => {
+  test('image by digest; the Deployment leaves replicas to the autoscaler', () => {
     assert.equal(container.image, `${staging.hub.image.repository}@${staging.hub.image.digest}`);
     assert.equal(deployment.spec.replicas, undefined);
-    const hpa = one(dir, 'HorizontalPodAutoscaler', 'hub');
-    assert.equal(hpa.spec.minReplicas, staging.hub.replicas.min);
-    assert.equal(hpa.spec.maxReplicas, staging.hub.replicas.max);
-    assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'hub' });
+    const scaled = one(dir, 'ScaledObject', 'hub');
+    assert.equal(scaled.spec.minReplicaCount, staging.hub.replicas.min);
+    assert.equal(scaled.spec.maxReplicaCount, staging.hub.replicas.max);
+    assert.deepEqual(scaled.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'hub' });
+    assert.equal(app(dir).objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').length, 0, 'KEDA owns the HPA');
   });
 
-  test('HPA scales on CPU, memory and hub_connected_agents with the plan behaviour', () => {
-    const hpa = one(dir, 'HorizontalPodAutoscaler', 'hub');
-    const pods = hpa.spec.metrics.find((m: any) => m.type === 'Pods').pods;
-    assert.equal(pods.metric.name, 'hub_connected_agents');
-    assert.equal(pods.target.averageValue, staging.hub.targetConnectionsPerReplica);
+  test('KEDA scales on CPU, memory and hub_connected_agents per pod, with the plan behaviour', () => {
+    const scaled = one(dir, 'ScaledObject', 'hub');
+    const connections = scaled.spec.triggers.find((t: any) => t.type === 'prometheus');
+    assert.equal(connections.metricType, 'AverageValue');
+    assert.equal(connections.metadata.query, 'sum(hub_connected_agents{namespace="ringforge", job="hub"})');
+    assert.equal(connections.metadata.threshold, String(staging.hub.targetConnectionsPerReplica));
+    assert.equal(connections.metadata.serverAddress, 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090');
     assert.deepEqual(
-      hpa.spec.metrics.filter((m: any) => m.type === 'Resource').map((m: any) => m.resource.name),
-      ['cpu', 'memory'],
+      scaled.spec.triggers.filter((t: any) => t.type !== 'prometheus').map((t: any) => [t.type, t.metadata.value]),
+      [
+        ['cpu', '70'],
+        ['memory', '80'],
+      ],
     );
-    assert.equal(hpa.spec.behavior.scaleUp.stabilizationWindowSeconds, 180);
-    assert.deepEqual(hpa.spec.behavior.scaleUp.policies, [{ type: 'Pods', value: 2, periodSeconds: 300 }]);
-    assert.equal(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds, 600);
-    assert.deepEqual(hpa.spec.behavior.scaleDown.policies, [{ type: 'Pods', value: 1, periodSeconds: 300 }]);
+    const behavior = scaled.spec.advanced.horizontalPodAutoscalerConfig.behavior;
+    assert.equal(behavior.scaleUp.stabilizationWindowSeconds, 180);
+    assert.deepEqual(behavior.scaleUp.policies, [{ type: 'Pods', value: 2, periodSeconds: 300 }]);
+    assert.equal(behavior.scaleDown.stabilizationWindowSeconds, 600);
+    assert.deepEqual(behavior.scaleDown.policies, [{ type: 'Pods', value: 1, periodSeconds: 300 }]);
   });
 
   test('probes on /api/health and /api/ready at the public port', () => {
@@ -166,10 +173,10 @@ describe('hub workload (staging)', () => {
     assert.ok(container.env.every((e: any) => e.value === undefined));
   });
 
-  test('PDB allows one disruption and never blocks the HPA minimum', () => {
+  test('PDB allows one disruption and never blocks the autoscaler minimum', () => {
     const pdb = one(dir, 'PodDisruptionBudget', 'hub');
     assert.equal(pdb.spec.maxUnavailable, 1);
-    assert.ok(one(dir, 'HorizontalPodAutoscaler', 'hub').spec.minReplicas - pdb.spec.maxUnavailable >= 1);
+    assert.ok(one(dir, 'ScaledObject', 'hub').spec.minReplicaCount - pdb.spec.maxUnavailable >= 1);
   });
 
   test('Ingress for the hub host with TLS and WebSocket-friendly timeouts', () => {
@@ -403,9 +410,13 @@ describe('data services and observability', () => {
     const alerts = rule.spec.groups.flatMap((g: any) => g.rules.filter((r: any) => r.alert));
     for (const a of alerts) assert.equal(`${a.labels.environment}/${a.labels.region}`, 'prod/hel1', a.alert);
     // promtool checks and unit-tests every rule: test/monitoring/rules.test.ts.
-    const dashboard = one('dist/k8s/staging/observability', 'ConfigMap', 'ringforge-dashboard');
-    assert.equal(dashboard.metadata.labels.grafana_dashboard, '1');
-    assert.equal(JSON.parse(dashboard.data['ringforge-hub.json']).uid, 'ringforge-hub');
+    // The dashboards' own checks: test/dashboards.test.ts.
+    const dashboards = one('dist/k8s/staging/observability', 'ConfigMap', 'ringforge-dashboards');
+    assert.equal(dashboards.metadata.labels.grafana_dashboard, '1');
+    assert.deepEqual(
+      Object.keys(dashboards.data).map((file) => JSON.parse(dashboards.data[file]).uid),
+      ['ringforge-edge', 'ringforge-hub', 'ringforge-postgres', 'ringforge-slo', 'ringforge-valkey'],
+    );
   });
 });
 
@@ -419,6 +430,7 @@ describe('GitOps', () => {
       'cloudnative-pg',
       'hub',
       'ingress-nginx',
+      'keda',
       'kube-prometheus-stack',
       'observability',
       'postgres',
@@ -430,6 +442,7 @@ describe('GitOps', () => {
       'barman-cloud',
       'kube-prometheus-stack',
       'ingress-nginx',
+      'keda',
     ]) {
       assert.ok(apps[operator]! < apps.base!, `${operator} before namespaces`);
     }

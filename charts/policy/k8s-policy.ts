@@ -119,7 +119,22 @@ interface WorkloadSpec {
 interface HpaSpec {
   readonly scaleTargetRef?: { readonly kind?: string; readonly name?: string };
   readonly minReplicas?: number;
+  /** A KEDA ScaledObject's name for it; KEDA creates the HPA from the ScaledObject. */
+  readonly minReplicaCount?: number;
 }
+
+/** HorizontalPodAutoscalers, and KEDA ScaledObjects, which stand for the HPA KEDA creates from them. */
+const AUTOSCALER_KINDS = ['HorizontalPodAutoscaler', 'ScaledObject'];
+
+/** The minimum replicas an autoscaler keeps; a ScaledObject's target kind defaults to Deployment. */
+const autoscalerMinimum = (o: K8sObject): number => {
+  const s = specOf<HpaSpec>(o);
+  return (o.kind === 'ScaledObject' ? s.minReplicaCount : s.minReplicas) ?? 1;
+};
+const autoscalerTarget = (o: K8sObject): { kind?: string; name?: string } => {
+  const ref = specOf<HpaSpec>(o).scaleTargetRef ?? {};
+  return o.kind === 'ScaledObject' ? { kind: ref.kind ?? 'Deployment', name: ref.name } : ref;
+};
 interface PdbSpec {
   readonly selector?: Selector;
   readonly minAvailable?: number | string;
@@ -315,10 +330,9 @@ function checkWorkloadAvailability(pod: PodSource, objects: readonly K8sObject[]
   const s = specOf<WorkloadSpec>(o);
   const same = (k: K8sObject) => ns(k) === pod.namespace;
   const hpa = objects.find(
-    (h) =>
-      h.kind === 'HorizontalPodAutoscaler' && same(h) && specOf<HpaSpec>(h).scaleTargetRef?.name === o.metadata.name,
+    (h) => AUTOSCALER_KINDS.includes(h.kind) && same(h) && autoscalerTarget(h).name === o.metadata.name,
   );
-  const replicas = s.replicas ?? (hpa ? (specOf<HpaSpec>(hpa).minReplicas ?? 1) : 1);
+  const replicas = s.replicas ?? (hpa ? autoscalerMinimum(hpa) : 1);
   const pdbs = objects.filter(
     (p) => p.kind === 'PodDisruptionBudget' && same(p) && selects(specOf<PdbSpec>(p).selector?.matchLabels, pod),
   );
@@ -365,8 +379,7 @@ function checkWorkloadAvailability(pod: PodSource, objects: readonly K8sObject[]
 }
 
 function checkHpa(o: K8sObject, objects: readonly K8sObject[], pods: readonly PodSource[], report: Report): void {
-  const s = specOf<HpaSpec>(o);
-  const ref = s.scaleTargetRef ?? {};
+  const ref = autoscalerTarget(o);
   const target = objects.find((t) => t.kind === ref.kind && t.metadata.name === ref.name && ns(t) === ns(o));
   if (!target) {
     report('horizontalpodautoscaler-has-target', o, `target ${ref.kind}/${ref.name} does not exist`);
@@ -376,7 +389,7 @@ function checkHpa(o: K8sObject, objects: readonly K8sObject[], pods: readonly Po
     report('horizontalpodautoscaler-has-target', target, 'sets spec.replicas although an HPA owns them');
   }
   const pod = pods.find((p) => p.owner === target);
-  const minReplicas = s.minReplicas ?? 1;
+  const minReplicas = autoscalerMinimum(o);
   for (const pdb of objects.filter((p) => p.kind === 'PodDisruptionBudget' && ns(p) === ns(o))) {
     const { minAvailable, selector } = specOf<PdbSpec>(pdb);
     if (pod && selects(selector?.matchLabels, pod) && typeof minAvailable === 'number' && minAvailable > minReplicas) {
@@ -412,7 +425,7 @@ function checkIngress(o: K8sObject, objects: readonly K8sObject[], report: Repor
 function checkRelations(objects: readonly K8sObject[], pods: readonly PodSource[], report: Report): void {
   const inNs = (namespace: string) => pods.filter((p) => p.namespace === namespace);
   for (const o of objects) {
-    if (o.kind === 'HorizontalPodAutoscaler') checkHpa(o, objects, pods, report);
+    if (AUTOSCALER_KINDS.includes(o.kind)) checkHpa(o, objects, pods, report);
     if (o.kind === 'Ingress') checkIngress(o, objects, report);
     if (o.kind === 'NetworkPolicy') {
       const selector = specOf<NetworkPolicySpec>(o).podSelector?.matchLabels ?? {};

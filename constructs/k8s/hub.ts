@@ -2,6 +2,7 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DEFAULT_HUB_ADMIN_PORT, HUB_HEALTH_PATHS, hubListenerEnvironment } from '../hub-listeners.ts';
+import { HubAutoscaler } from './hub-autoscaler.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { patchAfterSerialization } from './raw-patch.ts';
 
@@ -21,6 +22,8 @@ export interface HubWorkloadProps {
   readonly maxReplicas: number;
   /** Per-pod `hub_connected_agents` the autoscaler aims for. */
   readonly targetConnectionsPerReplica: number;
+  /** Prometheus the autoscaler reads the connection count from. @default CLUSTER_PROMETHEUS_URL */
+  readonly prometheusUrl?: string;
   /** Seconds the hub drains on SIGTERM. */
   readonly drainSeconds: number;
   readonly requestsCpuMillis: number;
@@ -72,7 +75,7 @@ const KILL_MARGIN_SECONDS = 10;
 export const HUB_PORT_NAMES = { public: 'http', admin: 'admin' } as const;
 
 /**
- * The RingForge hub: Deployment, Service, Ingress, HorizontalPodAutoscaler, PodDisruptionBudget,
+ * The RingForge hub: Deployment, Service, Ingress, KEDA ScaledObject (its autoscaler), PodDisruptionBudget,
  * ServiceAccount and ConfigMap. The Ingress routes only the WebSocket path and the health routes
  * to the public port; `/metrics` and the admin API live on the operations port, which the Service
  * exposes to the cluster only. Rolling updates never drop below the current replicas
@@ -263,29 +266,14 @@ export class HubWorkload extends Construct {
       ingress.addHostRule(props.hostname, path, backend, kplus.HttpIngressPathType.EXACT);
     }
 
-    new kplus.HorizontalPodAutoscaler(this, 'Autoscaler', {
-      metadata,
-      target: this.deployment,
+    new HubAutoscaler(this, 'Autoscaler', {
+      namespace: props.namespace,
+      deploymentName: name,
+      labels: this.labels,
       minReplicas: props.minReplicas,
       maxReplicas: props.maxReplicas,
-      metrics: [
-        kplus.Metric.resourceCpu(kplus.MetricTarget.averageUtilization(70)),
-        kplus.Metric.resourceMemory(kplus.MetricTarget.averageUtilization(80)),
-        kplus.Metric.pods({
-          name: 'hub_connected_agents',
-          target: kplus.MetricTarget.averageValue(props.targetConnectionsPerReplica),
-        }),
-      ],
-      // RingForge plan §4.3: add at most 2 pods per 5 minutes, remove at most 1 per 5 minutes after
-      // 10 quiet minutes, so reconnect storms do not thrash the fleet.
-      scaleUp: {
-        stabilizationWindow: Duration.seconds(180),
-        policies: [{ replicas: kplus.Replicas.absolute(2), duration: Duration.minutes(5) }],
-      },
-      scaleDown: {
-        stabilizationWindow: Duration.seconds(600),
-        policies: [{ replicas: kplus.Replicas.absolute(1), duration: Duration.minutes(5) }],
-      },
+      targetConnectionsPerReplica: props.targetConnectionsPerReplica,
+      prometheusUrl: props.prometheusUrl,
     });
 
     new kplus.k8s.KubePodDisruptionBudget(this, 'Disruption', {

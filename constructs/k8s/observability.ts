@@ -4,9 +4,12 @@ import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitor
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type { Environment } from '../../environments/schema.ts';
+import { ringforgeDashboards } from '../dashboards/index.ts';
 import { ringforgeRuleGroups, type RingforgeRuleParams } from '../monitoring/ringforge-rules.ts';
 import type { MetricScope } from '../monitoring/rules.ts';
 import { appLabels } from './labels.ts';
+import { PLATFORM_NAMESPACES } from './platform.ts';
 
 export interface HubObservabilityProps {
   /** Namespace of the hub (its Service, ServiceMonitor, rules and dashboard). */
@@ -26,51 +29,10 @@ export interface HubObservabilityProps {
   readonly region: string;
   /** Thresholds from the environment file. */
   readonly ruleParams: RingforgeRuleParams;
+  /** The environment's SLOs, which the SLO dashboard charts against. */
+  readonly slo: Environment['slo'];
   /** Label the Grafana sidecar of kube-prometheus-stack discovers dashboards by. @default 'grafana_dashboard' */
   readonly dashboardLabel?: string;
-}
-
-const panel = (id: number, title: string, expr: string, x: number, y: number) => ({
-  id,
-  title,
-  type: 'timeseries',
-  gridPos: { h: 8, w: 12, x, y },
-  datasource: { type: 'prometheus', uid: '${datasource}' },
-  targets: [{ expr, refId: 'A' }],
-});
-
-/** The fleet overview dashboard (RingForge plan §7.1), as Grafana JSON. */
-export function hubDashboard(namespace: string): object {
-  const ns = `namespace="${namespace}"`;
-  return {
-    title: 'RingForge hub',
-    uid: 'ringforge-hub',
-    schemaVersion: 39,
-    time: { from: 'now-6h', to: 'now' },
-    templating: {
-      list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', current: { text: 'Prometheus' } }],
-    },
-    panels: [
-      panel(1, 'Connected agents', `sum by (pod) (hub_connected_agents{${ns}})`, 0, 0),
-      panel(2, 'Messages / s', `sum by (kind) (rate(hub_messages_total{${ns}}[5m]))`, 12, 0),
-      panel(
-        3,
-        'Request latency p95',
-        `histogram_quantile(0.95, sum by (le, type) (rate(hub_request_duration_seconds_bucket{${ns}}[5m])))`,
-        0,
-        8,
-      ),
-      panel(
-        4,
-        'Failed requests / s',
-        `sum by (outcome) (rate(hub_request_duration_seconds_count{${ns}, outcome!="ok"}[5m]))`,
-        12,
-        8,
-      ),
-      panel(5, 'Tasks / s', `sum by (event) (rate(hub_tasks_total{${ns}}[5m]))`, 0, 16),
-      panel(6, 'Replicas', `count(up{${ns}, service="hub"} == 1)`, 12, 16),
-    ],
-  };
 }
 
 const VALKEY_POD_MONITOR = 'valkey';
@@ -79,7 +41,9 @@ const VALKEY_POD_MONITOR = 'valkey';
  * Where Prometheus's series come from on Kubernetes: the hub's ServiceMonitor and the PodMonitors
  * of the data services, whose scrape jobs prometheus-operator names `<namespace>/<PodMonitor>`.
  */
-export function kubernetesScope(props: HubObservabilityProps): MetricScope {
+export function kubernetesScope(
+  props: Pick<HubObservabilityProps, 'namespace' | 'dataNamespace' | 'postgresPodMonitor' | 'environment' | 'region'>,
+): MetricScope {
   return {
     hub: `namespace="${props.namespace}", service="hub"`,
     postgres: `namespace="${props.dataNamespace}", job="${props.dataNamespace}/${props.postgresPodMonitor}"`,
@@ -89,7 +53,7 @@ export function kubernetesScope(props: HubObservabilityProps): MetricScope {
   };
 }
 
-/** ServiceMonitor for the hub, PrometheusRule with the RingForge alerts, PodMonitor for Valkey, a dashboard. */
+/** ServiceMonitor for the hub, PrometheusRule with the RingForge alerts, PodMonitor for Valkey, the five dashboards. */
 export class HubObservability extends Construct {
   constructor(scope: Construct, id: string, props: HubObservabilityProps) {
     super(scope, id);
@@ -128,11 +92,18 @@ export class HubObservability extends Construct {
 
     new k8s.KubeConfigMap(this, 'Dashboard', {
       metadata: {
-        name: 'ringforge-dashboard',
+        name: 'ringforge-dashboards',
         namespace: props.namespace,
         labels: { ...labels, [props.dashboardLabel ?? 'grafana_dashboard']: '1' },
       },
-      data: { 'ringforge-hub.json': JSON.stringify(hubDashboard(props.namespace), null, 2) },
+      data: Object.fromEntries(
+        Object.entries(
+          ringforgeDashboards(
+            { ...kubernetesScope(props), edge: `namespace="${PLATFORM_NAMESPACES.ingress}"` },
+            props.slo,
+          ),
+        ).map(([file, dashboard]) => [file, JSON.stringify(dashboard, null, 2)]),
+      ),
     });
   }
 }

@@ -18,6 +18,10 @@ export const PLATFORM_CHARTS = {
     chart: 'kube-prometheus-stack',
     version: '79.5.0',
   },
+  // Serves the hub's connection count to its autoscaler (constructs/k8s/hub-autoscaler.ts). KEDA,
+  // not prometheus-adapter: one ScaledObject per workload instead of cluster-wide adapter rules, and
+  // its chart version follows the CRDs in ../shared/crds (v2.20.2).
+  keda: { repoUrl: 'https://kedacore.github.io/charts', chart: 'keda', version: '2.20.2' },
   ingressNginx: { repoUrl: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.13.3' },
 } as const;
 
@@ -27,6 +31,7 @@ export const PLATFORM_NAMESPACES = {
   cnpg: 'cnpg-system',
   monitoring: 'monitoring',
   ingress: 'ingress-nginx',
+  keda: 'keda',
   kubeSystem: 'kube-system',
 } as const;
 
@@ -46,7 +51,7 @@ export interface PlatformOperatorsProps {
   readonly loadBalancerName: string;
   /** Hetzner location of the cluster. */
   readonly location: string;
-  /** Days Prometheus keeps samples. @default 15 */
+  /** Days Prometheus keeps samples: the seeds keep 30 days of metrics. @default 30 */
   readonly prometheusRetentionDays?: number;
   /** @default 'hcloud-volumes' */
   readonly storageClass?: string;
@@ -98,7 +103,7 @@ export class PlatformOperators extends Construct {
               podMonitorSelectorNilUsesHelmValues: false,
               ruleSelectorNilUsesHelmValues: false,
               externalLabels: props.externalLabels,
-              retention: `${props.prometheusRetentionDays ?? 15}d`,
+              retention: `${props.prometheusRetentionDays ?? 30}d`,
               storageSpec: {
                 volumeClaimTemplate: {
                   spec: { storageClassName: storageClass, resources: { requests: { storage: '50Gi' } } },
@@ -144,6 +149,7 @@ export class PlatformOperators extends Construct {
           metrics: { enabled: true, serviceMonitor: { enabled: true } },
         },
       }),
+      app('keda', PLATFORM_CHARTS.keda, PLATFORM_NAMESPACES.keda, SYNC_WAVES.operators, {}),
       // Needs cert-manager (its mTLS certificates) and the CNPG operator.
       app('barman-cloud', PLATFORM_CHARTS.barmanCloud, PLATFORM_NAMESPACES.cnpg, SYNC_WAVES.operatorPlugins, {}),
     ];

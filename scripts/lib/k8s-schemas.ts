@@ -34,7 +34,7 @@ const MODEL_PACKAGES: Record<string, string> = {
   'argoproj.io': '@kubernetes-models/argo-cd',
   'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
 };
-const CRD_GROUPS = new Set(['postgresql.cnpg.io', 'barmancloud.cnpg.io']);
+const CRD_GROUPS = new Set(['postgresql.cnpg.io', 'barmancloud.cnpg.io', 'keda.sh']);
 
 const modelPackage = (apiVersion: string): string | undefined => {
   const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';

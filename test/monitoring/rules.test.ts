@@ -34,13 +34,10 @@ function clusterRules(cluster: string) {
   const params = ruleParamsOf(env);
   const scope = kubernetesScope({
     namespace: NAMESPACES.hub,
-    hubSelector: {},
     dataNamespace: NAMESPACES.data,
-    valkeySelector: {},
     postgresPodMonitor: podMonitor.metadata.name,
     environment: env.name,
     region,
-    ruleParams: params,
   });
   return { groups, cases: alertCases(scope, params), slug: cluster.replace(/[^a-z0-9]+/g, '-') };
 }
@@ -96,17 +93,9 @@ describe('alert rules under promtool', () => {
 function kubernetesScopeFor(environment: string) {
   return kubernetesScope({
     namespace: NAMESPACES.hub,
-    hubSelector: {},
     dataNamespace: NAMESPACES.data,
-    valkeySelector: {},
     postgresPodMonitor: 'pg',
     environment,
     region: 'nbg1',
-    ruleParams: {
-      slo: { maxErrorRate: 0.001, apiP95Ms: 250 },
-      backupMaxAgeHours: 26,
-      replicationLagSeconds: 60,
-      replicaStallSeconds: 900,
-    },
   });
 }

@@ -10,7 +10,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { loadEnvironment } from '../../environments/index.ts';
 import { parseDrillArgs } from '../../runbooks/drill.ts';
+import { archiveCommand, restoreCommand } from '../../runbooks/lib/barman.ts';
+import { regionLossObjectives } from '../../runbooks/region-loss/report.ts';
 import { repoRoot } from '../../scripts/lib/tools.ts';
 
 const reportsDir = mkdtempSync(join(tmpdir(), 'rf-drill-reports-'));
@@ -121,6 +124,31 @@ describe('region-loss drill, local target', { concurrency: false }, () => {
     assert.equal(report.results.find((r: any) => r.name === 'RTO').met, false);
     assert.equal(report.results.find((r: any) => r.name === 'RPO').met, true);
     assertRegionTakenOver(report);
+  });
+
+  it('holds the environment’s objectives to RPO 5 s and RTO 60 s unless the command line overrides them', () => {
+    const env = loadEnvironment('local');
+    const held = regionLossObjectives(env);
+    assert.deepEqual([held.rpoSeconds, held.rtoSeconds], [5, 60]);
+    assert.match(held.source, /environments\/local\.ts drill, held to at most RPO 5 s \(streaming\) and RTO 60 s/);
+    const impossible = regionLossObjectives(env, { rtoSeconds: 0.001 });
+    assert.deepEqual([impossible.rpoSeconds, impossible.rtoSeconds], [5, 0.001]);
+  });
+
+  it('reads one region’s archive and writes another’s, each through its own credentials profile', () => {
+    const region = (name: string) => ({
+      endpoint: 'http://127.0.0.1:7070',
+      bucket: `b-${name}`,
+      folder: 'local',
+      serverName: name,
+      profile: name,
+    });
+    assert.equal(
+      restoreCommand(region('region-1')),
+      'barman-cloud-wal-restore --endpoint-url http://127.0.0.1:7070 --profile region-1 s3://b-region-1/local region-1 %f %p',
+    );
+    assert.match(archiveCommand(region('region-2')), /--profile region-2 s3:\/\/b-region-2\/local region-2 %p$/);
+    assert.doesNotMatch(archiveCommand({ ...region('x'), profile: undefined }), /--profile/);
   });
 
   it('runs with --target local only, for now', () => {

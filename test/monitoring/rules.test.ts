@@ -51,7 +51,7 @@ describe('alert rules under promtool', () => {
     test(`${cluster}: promtool check rules accepts every group`, () => {
       const { groups, slug } = clusterRules(cluster);
       const file = writeRuleFile(scratchDir(slug), groups);
-      const run = runTool('promtool', ['check', 'rules', file]);
+      const run = runTool('promtool', ['check', 'rules', '--lint=all', '--lint-fatal', file]);
       assert.equal(run.status, 0, run.output);
       const count = groups.reduce((n, g) => n + g.rules.length, 0);
       assert.match(run.output, new RegExp(`SUCCESS: ${count} rules found`));

@@ -1,5 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { stringify } from 'yaml';
+import { DEFAULT_SUBNET_RANGE } from '../constructs/hetzner/private-network.ts';
 import { AppSource, ArgoApplication } from '../constructs/k8s/argocd.ts';
 import { PlatformOperators } from '../constructs/k8s/platform.ts';
 import type { HetznerEnvironment } from '../environments/index.ts';
@@ -54,6 +55,7 @@ function renderTarget(t: ClusterTarget): RenderedApp[] {
   const gitops = new Chart(new App(), APP_OF_APPS);
   new PlatformOperators(gitops, 'Platform', {
     loadBalancerName: t.loadBalancerName,
+    loadBalancerPrivateRange: DEFAULT_SUBNET_RANGE,
     location: t.region.location,
     alerting: t.env.alerting,
     externalLabels: { environment: t.env.name, region: t.region.name },

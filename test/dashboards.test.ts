@@ -19,7 +19,7 @@ const scope: DashboardScope = {
   hub: 'namespace="ringforge", service="hub"',
   postgres: 'namespace="ringforge-data"',
   valkey: 'namespace="ringforge-data", pod=~"valkey-.*"',
-  edge: 'namespace="ingress-nginx"',
+  edge: 'namespace="traefik"',
   environment: 'staging',
   region: 'nbg1',
 };

@@ -107,6 +107,15 @@ const VIOLATIONS: Record<(typeof RULES)[number], (objects: any[]) => void> = {
   'data-application-cascade': (o) => {
     find(o, 'Application', 'app').metadata.finalizers = ['resources-finalizer.argocd.argoproj.io'];
   },
+  'httproute-targets-gateway': (o) => {
+    find(o, 'HTTPRoute', 'web').spec.parentRefs[0].name = 'missing';
+  },
+  'public-route-private-path': (o) => {
+    find(o, 'HTTPRoute', 'web').spec.rules[0].backendRefs[0].port = 9090;
+  },
+  'origin-client-certificate': (o) => {
+    find(o, 'TLSOption', 'default').spec.clientAuth.clientAuthType = 'VerifyClientCertIfGiven';
+  },
 };
 
 describe('Kubernetes policy checklist', () => {
@@ -114,8 +123,8 @@ describe('Kubernetes policy checklist', () => {
     assert.deepEqual(checkK8sPolicy(compliantCluster()), []);
   });
 
-  test('covers every row of POLICY.md (26 rows, 30 rule ids) and the 2 data-protection rules', () => {
-    assert.equal(RULES.length, 32);
+  test('covers every row of POLICY.md (26 rows, 30 rule ids), the 2 data-protection and the 3 origin rules', () => {
+    assert.equal(RULES.length, 35);
     assert.deepEqual(Object.keys(VIOLATIONS).sort(), [...RULES].sort());
   });
 
@@ -253,6 +262,41 @@ describe('Kubernetes policy checklist', () => {
     find(objects, 'Application', 'app').metadata.finalizers = ['resources-finalizer.argocd.argoproj.io'];
     find(objects, 'Application', 'app').spec.syncPolicy.automated.prune = true;
     assert.deepEqual(checkK8sPolicy(objects), []);
+  });
+
+  test('Gateway API: a prefix or missing match, a missing Service port or listener, no certificate, no CA fail', () => {
+    const rulesAfter = (breakIt: (objects: any[]) => void) => {
+      const objects = compliantCluster();
+      breakIt(objects);
+      return checkK8sPolicy(objects).map((v) => `${v.rule}: ${v.message}`);
+    };
+    const route = (o: any[]) => find(o, 'HTTPRoute', 'web').spec;
+    assert.deepEqual(
+      rulesAfter((o) => (route(o).rules[0].matches = [{ path: { type: 'PathPrefix', value: '/' } }])),
+      ['public-route-private-path: path / is not an Exact match'],
+    );
+    assert.deepEqual(
+      rulesAfter((o) => delete route(o).rules[0].matches),
+      ['public-route-private-path: a rule without matches routes every path'],
+    );
+    assert.deepEqual(
+      rulesAfter((o) => (route(o).rules[0].backendRefs[0].port = 8081)),
+      ['ingress-targets-service: backend Service web port 8081 does not exist'],
+    );
+    assert.deepEqual(
+      rulesAfter((o) => (route(o).parentRefs[0].sectionName = 'http')),
+      ['httproute-targets-gateway: Gateway web has no listener http'],
+    );
+    assert.deepEqual(
+      rulesAfter((o) => delete find(o, 'Gateway', 'web').spec.listeners[0].tls.certificateRefs),
+      ['tlsSettingsMissing: HTTPS listener https has no certificateRef'],
+    );
+    assert.deepEqual(
+      rulesAfter((o) => o.splice(o.indexOf(find(o, 'TLSOption', 'default')), 1)),
+      [
+        'origin-client-certificate: HTTPS listeners must require a verified client certificate (default TLSOption, RequireAndVerifyClientCert with a CA)',
+      ],
+    );
   });
 
   test('a literal Secret in the output fails', () => {

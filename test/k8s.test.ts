@@ -179,24 +179,31 @@ describe('hub workload (staging)', () => {
     assert.ok(one(dir, 'ScaledObject', 'hub').spec.minReplicaCount - pdb.spec.maxUnavailable >= 1);
   });
 
-  test('Ingress for the hub host with TLS and WebSocket-friendly timeouts', () => {
-    const ingress = one(dir, 'Ingress', 'hub');
-    assert.equal(ingress.spec.rules[0].host, staging.dns.hubHostname);
-    assert.deepEqual(ingress.spec.tls, [{ hosts: [staging.dns.hubHostname], secretName: 'hub-tls' }]);
-    assert.ok(Number(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 3600);
+  test('a Gateway for the hub host with the origin certificate, on the Traefik GatewayClass', () => {
+    const gateway = one(dir, 'Gateway', 'hub');
+    assert.equal(gateway.spec.gatewayClassName, 'traefik');
+    assert.deepEqual(
+      gateway.spec.listeners.map((l: any) => [l.name, l.protocol, l.hostname, l.tls.certificateRefs[0].name]),
+      [['https', 'HTTPS', staging.dns.hubHostname, 'hub-tls']],
+    );
   });
 
-  test('the Ingress routes only the WebSocket and the health paths, exactly, to the public port', () => {
+  test('the HTTPRoute routes only the WebSocket and the health paths, exactly, to the public port', () => {
     for (const cluster of ['dist/k8s/staging', 'dist/k8s/prod/fsn1', 'dist/k8s/prod/hel1']) {
-      const ingress = one(`${cluster}/hub`, 'Ingress', 'hub');
-      assert.equal(ingress.spec.defaultBackend, undefined, cluster);
-      assert.equal(ingress.spec.rules.length, 1, cluster);
-      const paths = ingress.spec.rules[0].http.paths;
-      assert.deepEqual(paths.map((p: any) => p.path).sort(), ['/api/health', '/api/ready', '/ws'], cluster);
-      for (const p of paths) {
-        assert.equal(p.pathType, 'Exact', `${cluster} ${p.path}`);
-        assert.deepEqual(p.backend.service, { name: 'hub', port: { number: 8080 } }, `${cluster} ${p.path}`);
-      }
+      const route = one(`${cluster}/hub`, 'HTTPRoute', 'hub');
+      assert.deepEqual(route.spec.parentRefs, [{ name: 'hub', sectionName: 'https' }], cluster);
+      assert.equal(route.spec.rules.length, 1, cluster);
+      const [rule] = route.spec.rules;
+      assert.deepEqual(
+        rule.matches.map((m: any) => [m.path.type, m.path.value]).sort(),
+        [
+          ['Exact', '/api/health'],
+          ['Exact', '/api/ready'],
+          ['Exact', '/ws'],
+        ],
+        cluster,
+      );
+      assert.deepEqual(rule.backendRefs, [{ name: 'hub', port: 8080 }], cluster);
     }
   });
 });
@@ -215,14 +222,14 @@ describe('network policies', () => {
     }
   });
 
-  test('the hub accepts only the ingress controller and Prometheus, and reaches only the data services', () => {
+  test('the hub accepts only the Traefik gateway and Prometheus, and reaches only the data services', () => {
     const hub = policy('dist/k8s/staging/hub', 'hub');
     const admitted = hub.ingress.map((rule: any) => [
       rule.from.map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']),
       rule.ports.map((p: any) => p.port),
     ]);
     assert.deepEqual(admitted, [
-      [['ingress-nginx'], [staging.hub.port]],
+      [['traefik'], [staging.hub.port]],
       [['monitoring'], [staging.hub.adminPort]],
     ]);
     assert.deepEqual(
@@ -429,11 +436,11 @@ describe('GitOps', () => {
       'cert-manager',
       'cloudnative-pg',
       'hub',
-      'ingress-nginx',
       'keda',
       'kube-prometheus-stack',
       'observability',
       'postgres',
+      'traefik',
       'valkey',
     ]);
     for (const operator of [
@@ -441,7 +448,7 @@ describe('GitOps', () => {
       'cloudnative-pg',
       'barman-cloud',
       'kube-prometheus-stack',
-      'ingress-nginx',
+      'traefik',
       'keda',
     ]) {
       assert.ok(apps[operator]! < apps.base!, `${operator} before namespaces`);
@@ -492,14 +499,16 @@ describe('GitOps', () => {
     for (const a of applications('dist/k8s/prod/hel1').filter((x) => x.spec.source.chart)) {
       assert.match(a.spec.source.targetRevision, /^v?\d+\.\d+\.\d+$/, a.metadata.name);
     }
-    const ingress = applications('dist/k8s/prod/hel1').find((a) => a.metadata.name === 'ingress-nginx');
-    const annotations = ingress.spec.source.helm.valuesObject.controller.service.annotations;
-    assert.equal(annotations['load-balancer.hetzner.cloud/name'], 'prod-hel1-ingress');
-    assert.equal(annotations['load-balancer.hetzner.cloud/location'], 'hel1');
-    const stagingIngress = applications('dist/k8s/staging').find((a) => a.metadata.name === 'ingress-nginx');
+    const annotationsOf = (cluster: string) =>
+      applications(cluster).find((a) => a.metadata.name === 'traefik').spec.source.helm.valuesObject.service
+        .annotations;
+    assert.equal(annotationsOf('dist/k8s/prod/hel1')['load-balancer.hetzner.cloud/name'], 'prod-hel1-ingress');
+    assert.equal(annotationsOf('dist/k8s/prod/hel1')['load-balancer.hetzner.cloud/location'], 'hel1');
+    assert.equal(annotationsOf('dist/k8s/staging')['load-balancer.hetzner.cloud/name'], 'staging-ingress');
     assert.equal(
-      stagingIngress.spec.source.helm.valuesObject.controller.service.annotations['load-balancer.hetzner.cloud/name'],
-      'staging-ingress',
+      applications('dist/k8s/staging').some((a) => a.metadata.name === 'ingress-nginx'),
+      false,
+      'ingress-nginx is retired',
     );
   });
 

@@ -9,6 +9,7 @@
  */
 
 import { RESOURCES_FINALIZER } from '../../constructs/k8s/argocd.ts';
+import { checkGateway, checkHttpRoute } from './gateway-policy.ts';
 import { KEEP_DATA_SYNC_OPTIONS, ownsVolumes, SYNC_OPTIONS_ANNOTATION } from '../../constructs/k8s/data-protection.ts';
 
 export interface K8sObject {
@@ -70,6 +71,10 @@ export const RULES = [
   // Beyond POLICY.md: data that GitOps cannot delete (issue 14).
   'data-prune-guard',
   'data-application-cascade',
+  // Beyond POLICY.md: the Gateway API's row 24, and an origin only Cloudflare reaches (issue 13).
+  'httproute-targets-gateway',
+  'public-route-private-path',
+  'origin-client-certificate',
 ] as const;
 export type Rule = (typeof RULES)[number];
 
@@ -427,6 +432,8 @@ function checkRelations(objects: readonly K8sObject[], pods: readonly PodSource[
   for (const o of objects) {
     if (AUTOSCALER_KINDS.includes(o.kind)) checkHpa(o, objects, pods, report);
     if (o.kind === 'Ingress') checkIngress(o, objects, report);
+    if (o.kind === 'HTTPRoute') checkHttpRoute(o, objects, report);
+    if (o.kind === 'Gateway') checkGateway(o, objects, report);
     if (o.kind === 'NetworkPolicy') {
       const selector = specOf<NetworkPolicySpec>(o).podSelector?.matchLabels ?? {};
       if (!inNs(ns(o)).some((p) => selects(selector, p))) report('networkpolicy-targets-pod', o, 'selects no pod');

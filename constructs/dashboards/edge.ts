@@ -1,17 +1,21 @@
 import type { Dashboard } from './builder.ts';
 
+/** The HTTPS entrypoint the hub's Gateway listener binds; the metrics entrypoint is not the edge. */
+const ENTRYPOINT = 'entrypoint="websecure"';
+
 const quantile = (q: number, selector: string) =>
-  `histogram_quantile(${q}, sum by (le) (rate(nginx_ingress_controller_request_duration_seconds_bucket{${selector}}[5m])))`;
+  `histogram_quantile(${q}, sum by (le) (rate(traefik_entrypoint_request_duration_seconds_bucket{${selector}, ${ENTRYPOINT}}[5m])))`;
 
 /**
- * The edge inside the cluster: the ingress controller in front of the hub. Cloudflare's side
- * (WAF, rate limits, steering) is in Cloudflare's own analytics.
+ * The edge inside the cluster: the Traefik gateway in front of the hub. Cloudflare's side (WAF,
+ * rate limits, steering) is in Cloudflare's own analytics.
  */
 export function edgeDashboard(controller: string): Dashboard {
+  const at = `${controller}, ${ENTRYPOINT}`;
   return {
     uid: 'ringforge-edge',
     title: 'RingForge edge',
-    description: 'The ingress controller: requests by status, latency, open connections and the certificate it serves.',
+    description: 'The Traefik gateway: requests by status, latency, open connections and the certificate it serves.',
     rows: [
       {
         title: 'Requests',
@@ -20,10 +24,7 @@ export function edgeDashboard(controller: string): Dashboard {
             title: 'Requests / s by status',
             unit: 'reqps',
             queries: [
-              {
-                expr: `sum by (status) (rate(nginx_ingress_controller_requests{${controller}}[5m]))`,
-                legend: '{{status}}',
-              },
+              { expr: `sum by (code) (rate(traefik_entrypoint_requests_total{${at}}[5m]))`, legend: '{{code}}' },
             ],
           },
           {
@@ -33,14 +34,15 @@ export function edgeDashboard(controller: string): Dashboard {
             queries: [
               {
                 expr:
-                  `sum(rate(nginx_ingress_controller_requests{${controller}, status=~"5.."}[5m])) / ` +
-                  `sum(rate(nginx_ingress_controller_requests{${controller}}[5m]))`,
+                  `sum(rate(traefik_entrypoint_requests_total{${at}, code=~"5.."}[5m])) / ` +
+                  `sum(rate(traefik_entrypoint_requests_total{${at}}[5m]))`,
                 legend: '5xx',
               },
             ],
           },
           {
             title: 'Latency',
+            description: 'Requests only: a WebSocket is counted once its upgrade is answered.',
             unit: 's',
             queries: [
               { expr: quantile(0.95, controller), legend: 'p95' },
@@ -54,24 +56,14 @@ export function edgeDashboard(controller: string): Dashboard {
         panels: [
           {
             title: 'Connections',
-            description: 'Open client connections, WebSockets included, by state.',
-            queries: [
-              {
-                expr: `sum by (state) (nginx_ingress_controller_nginx_process_connections{${controller}})`,
-                legend: '{{state}}',
-              },
-            ],
+            description: 'Open client connections by protocol; agents hold theirs as WebSockets.',
+            queries: [{ expr: `sum by (protocol) (traefik_open_connections{${at}})`, legend: '{{protocol}}' }],
           },
           {
             title: 'Certificate expires in',
             kind: 'stat',
             unit: 's',
-            queries: [
-              {
-                expr: `min(nginx_ingress_controller_ssl_expire_time_seconds{${controller}}) - time()`,
-                legend: 'expiry',
-              },
-            ],
+            queries: [{ expr: `min(traefik_tls_certs_not_after{${controller}}) - time()`, legend: 'expiry' }],
           },
         ],
       },

@@ -3,6 +3,9 @@ import { Construct } from 'constructs';
 import { Network } from '../../.gen/providers/hcloud/network';
 import { NetworkSubnet } from '../../.gen/providers/hcloud/network-subnet';
 
+/** The servers' subnet when none is given; the load balancers' private addresses are in it. */
+export const DEFAULT_SUBNET_RANGE = '10.0.1.0/24';
+
 export interface PrivateNetworkProps {
   /** Network name, unique in the Hetzner project. */
   readonly name: string;
@@ -32,7 +35,7 @@ export class PrivateNetwork extends Construct {
   constructor(scope: Construct, id: string, props: PrivateNetworkProps) {
     super(scope, id);
     this.ipRange = props.ipRange ?? '10.0.0.0/16';
-    this.subnetRange = props.subnetRange ?? '10.0.1.0/24';
+    this.subnetRange = props.subnetRange ?? DEFAULT_SUBNET_RANGE;
     this.network = new Network(this, 'Resource', {
       name: props.name,
       ipRange: this.ipRange,

@@ -2,6 +2,7 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DEFAULT_HUB_ADMIN_PORT, HUB_HEALTH_PATHS, hubListenerEnvironment } from '../hub-listeners.ts';
+import { HubGateway } from './gateway.ts';
 import { HubAutoscaler } from './hub-autoscaler.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { patchAfterSerialization } from './raw-patch.ts';
@@ -36,16 +37,16 @@ export interface HubWorkloadProps {
   readonly ephemeralStorageLimitGiB?: number;
   /** Resource name of every object. @default 'hub' */
   readonly name?: string;
-  /** Public port: the WebSocket and the health routes, the only one the Ingress routes to. @default 8080 */
+  /** Public port: the WebSocket and the health routes, the only one the HTTPRoute routes to. @default 8080 */
   readonly port?: number;
   /** Operations port: `/metrics` and the admin API, for Prometheus and `kubectl port-forward`. @default 9090 */
   readonly adminPort?: number;
   /**
-   * CIDR ranges of the proxies in front of the hub (the ingress controller's pods), whose
+   * CIDR ranges of the proxies in front of the hub (the Traefik gateway's pods), whose
    * `X-Forwarded-For` the hub believes for its per-address limits; usually the cluster's pod CIDR.
    */
   readonly trustedProxies: readonly string[];
-  /** Path agents open their WebSocket on; the Ingress routes it and the two health paths, nothing else. @default '/ws' */
+  /** Path agents open their WebSocket on; the HTTPRoute routes it and the two health paths, nothing else. @default '/ws' */
   readonly websocketPath?: string;
   /**
    * Postgres connection URI. @default - the `uri` key of the `hub-database` Secret: a copy of
@@ -62,8 +63,8 @@ export interface HubWorkloadProps {
   readonly preStopSeconds?: number;
   /** Priority class of the pods. @default 'ringforge-critical' */
   readonly priorityClassName?: string;
-  /** Ingress class of the cluster's controller. @default 'nginx' */
-  readonly ingressClassName?: string;
+  /** GatewayClass of the cluster's Gateway API controller. @default TRAEFIK_GATEWAY_CLASS */
+  readonly gatewayClassName?: string;
   /** Numeric uid and gid the image runs as. @default 10001 */
   readonly runAsUser?: number;
 }
@@ -75,8 +76,8 @@ const KILL_MARGIN_SECONDS = 10;
 export const HUB_PORT_NAMES = { public: 'http', admin: 'admin' } as const;
 
 /**
- * The RingForge hub: Deployment, Service, Ingress, KEDA ScaledObject (its autoscaler), PodDisruptionBudget,
- * ServiceAccount and ConfigMap. The Ingress routes only the WebSocket path and the health routes
+ * The RingForge hub: Deployment, Service, Gateway and HTTPRoute, KEDA ScaledObject (its autoscaler),
+ * PodDisruptionBudget, ServiceAccount and ConfigMap. The HTTPRoute routes only the WebSocket path and the health routes
  * to the public port; `/metrics` and the admin API live on the operations port, which the Service
  * exposes to the cluster only. Rolling updates never drop below the current replicas
  * (`maxUnavailable: 0`); a terminating pod first leaves the endpoints (preStop pause), then drains
@@ -245,26 +246,18 @@ export class HubWorkload extends Construct {
     });
     for (const [key, value] of Object.entries(selectorLabels(name))) this.service.selectLabel(key, value);
 
-    const tlsSecret = kplus.Secret.fromSecretName(this, 'TlsSecret', props.tlsSecretName ?? 'hub-tls');
-    const ingress = new kplus.Ingress(this, 'Ingress', {
-      metadata: {
-        ...metadata,
-        annotations: {
-          // WebSockets stay open for hours; the controller must not cut them after its 60 s default.
-          'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
-          'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
-          'nginx.ingress.kubernetes.io/proxy-body-size': '2m',
-          'nginx.ingress.kubernetes.io/ssl-redirect': 'true',
-        },
-      },
-      className: props.ingressClassName ?? 'nginx',
-      tls: [{ hosts: [props.hostname], secret: tlsSecret }],
+    // Exact paths, no catch-all: anything else gets the gateway's 404, never the hub.
+    new HubGateway(this, 'Gateway', {
+      namespace: props.namespace,
+      name,
+      labels: this.labels,
+      hostname: props.hostname,
+      tlsSecretName: props.tlsSecretName ?? 'hub-tls',
+      serviceName: name,
+      servicePort: port,
+      paths: [websocketPath, ...HUB_HEALTH_PATHS],
+      gatewayClassName: props.gatewayClassName,
     });
-    // Exact paths, no catch-all: anything else gets the controller's 404, never the hub.
-    const backend = kplus.IngressBackend.fromService(this.service, { port });
-    for (const path of [websocketPath, ...HUB_HEALTH_PATHS]) {
-      ingress.addHostRule(props.hostname, path, backend, kplus.HttpIngressPathType.EXACT);
-    }
 
     new HubAutoscaler(this, 'Autoscaler', {
       namespace: props.namespace,

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { alertingSecrets, type Alerting } from '../../environments/alerting.ts';
 import { alertmanagerConfig, kubernetesSecretFile } from '../monitoring/alertmanager.ts';
 import { AppSource, ArgoApplication } from './argocd.ts';
+import { traefikValues } from './traefik.ts';
 
 /**
  * Helm charts of the operators tiers 2-3 run, pinned to exact versions. Bumping one is a reviewed
@@ -22,7 +23,9 @@ export const PLATFORM_CHARTS = {
   // not prometheus-adapter: one ScaledObject per workload instead of cluster-wide adapter rules, and
   // its chart version follows the CRDs in ../shared/crds (v2.20.2).
   keda: { repoUrl: 'https://kedacore.github.io/charts', chart: 'keda', version: '2.20.2' },
-  ingressNginx: { repoUrl: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.13.3' },
+  // The Gateway API controller of the hub's public entry. Chart 41.1.0 ships Traefik v3.7.9, the
+  // version of the Traefik CRDs in ../shared/crds (constructs/k8s/traefik.ts says why Traefik).
+  traefik: { repoUrl: 'https://traefik.github.io/charts', chart: 'traefik', version: '41.1.0' },
 } as const;
 
 /** Namespaces the operators run in; network policies of the workloads admit them by these names. */
@@ -30,7 +33,7 @@ export const PLATFORM_NAMESPACES = {
   certManager: 'cert-manager',
   cnpg: 'cnpg-system',
   monitoring: 'monitoring',
-  ingress: 'ingress-nginx',
+  ingress: 'traefik',
   keda: 'keda',
   kubeSystem: 'kube-system',
 } as const;
@@ -49,6 +52,8 @@ export const SYNC_WAVES = {
 export interface PlatformOperatorsProps {
   /** Name of the Hetzner load balancer Terraform created for the ingress (`<env>[-<region>]-ingress`). */
   readonly loadBalancerName: string;
+  /** Private range the load balancer's address is in: the only source of PROXY protocol headers Traefik believes. */
+  readonly loadBalancerPrivateRange: string;
   /** Hetzner location of the cluster. */
   readonly location: string;
   /** Days Prometheus keeps samples: the seeds keep 30 days of metrics. @default 30 */
@@ -132,23 +137,13 @@ export class PlatformOperators extends Construct {
         [],
         true,
       ),
-      app('ingress-nginx', PLATFORM_CHARTS.ingressNginx, PLATFORM_NAMESPACES.ingress, SYNC_WAVES.operators, {
-        controller: {
-          replicaCount: 2,
-          ingressClassResource: { name: 'nginx', default: true },
-          // The Hetzner load balancer speaks PROXY protocol, so the controller sees client addresses.
-          config: { 'use-proxy-protocol': 'true', 'proxy-read-timeout': '3600', 'proxy-send-timeout': '3600' },
-          service: {
-            annotations: {
-              'load-balancer.hetzner.cloud/name': props.loadBalancerName,
-              'load-balancer.hetzner.cloud/location': props.location,
-              'load-balancer.hetzner.cloud/use-private-ip': 'true',
-              'load-balancer.hetzner.cloud/uses-proxyprotocol': 'true',
-            },
-          },
-          metrics: { enabled: true, serviceMonitor: { enabled: true } },
-        },
-      }),
+      app(
+        'traefik',
+        PLATFORM_CHARTS.traefik,
+        PLATFORM_NAMESPACES.ingress,
+        SYNC_WAVES.operators,
+        traefikValues(props.loadBalancerName, props.location, props.loadBalancerPrivateRange),
+      ),
       app('keda', PLATFORM_CHARTS.keda, PLATFORM_NAMESPACES.keda, SYNC_WAVES.operators, {}),
       // Needs cert-manager (its mTLS certificates) and the CNPG operator.
       app('barman-cloud', PLATFORM_CHARTS.barmanCloud, PLATFORM_NAMESPACES.cnpg, SYNC_WAVES.operatorPlugins, {}),

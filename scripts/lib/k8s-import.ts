@@ -27,7 +27,7 @@ const MODEL_KINDS: Record<string, Record<string, readonly string[]>> = {
     v1: ['ConfigMap', 'Namespace', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceAccount'],
     'apps/v1': ['Deployment', 'StatefulSet'],
     'autoscaling/v2': ['HorizontalPodAutoscaler'],
-    'batch/v1': ['Job'],
+    'batch/v1': ['CronJob', 'Job'],
     'networking.k8s.io/v1': ['Ingress', 'NetworkPolicy'],
     'policy/v1': ['PodDisruptionBudget'],
     'rbac.authorization.k8s.io/v1': ['Role', 'RoleBinding'],
@@ -48,6 +48,9 @@ const CRD_MODULES: Record<string, readonly string[]> = {
   ],
   'barmancloud.cnpg.io': ['barmancloud.cnpg.io_objectstores.yaml'],
   'keda.sh': ['keda.sh_scaledobjects.yaml'],
+  'gateway.networking.k8s.io': ['gateway.networking.k8s.io_gateways.yaml', 'gateway.networking.k8s.io_httproutes.yaml'],
+  // Traefik ships its CRDs as one file; the gateway's client-certificate TLSOption is one of them.
+  'traefik.io': ['traefik.io_crds-v3.7.9.yaml'],
 };
 
 type Schema = Record<string, unknown>;
@@ -170,8 +173,15 @@ interface Crd {
   };
 }
 
+/** The served versions of every CRD in a file (most hold one; Traefik's holds all of its kinds). */
 function crdKinds(file: string): Record<string, Schema> {
-  const crd = parseAllDocuments(readFileSync(join(CRDS, file), 'utf8'))[0]!.toJS() as Crd;
+  const crds = parseAllDocuments(readFileSync(join(CRDS, file), 'utf8'))
+    .map((d) => d.toJS() as Crd | null)
+    .filter((crd): crd is Crd => crd !== null);
+  return Object.assign({}, ...crds.map(crdVersions)) as Record<string, Schema>;
+}
+
+function crdVersions(crd: Crd): Record<string, Schema> {
   const { group, names } = crd.spec;
   return Object.fromEntries(
     crd.spec.versions

@@ -34,7 +34,13 @@ const MODEL_PACKAGES: Record<string, string> = {
   'argoproj.io': '@kubernetes-models/argo-cd',
   'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
 };
-const CRD_GROUPS = new Set(['postgresql.cnpg.io', 'barmancloud.cnpg.io', 'keda.sh']);
+const CRD_GROUPS = new Set([
+  'postgresql.cnpg.io',
+  'barmancloud.cnpg.io',
+  'keda.sh',
+  'gateway.networking.k8s.io',
+  'traefik.io',
+]);
 
 const modelPackage = (apiVersion: string): string | undefined => {
   const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';

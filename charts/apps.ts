@@ -129,16 +129,27 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
   });
 
   const valkeyChart = new Chart(app, 'valkey');
-  const valkey = new Valkey(valkeyChart, 'Valkey', { namespace: NAMESPACES.data, priorityClassName: PRIORITY_CLASS });
+  const valkeyStore = regionBackupStore(t.env, t.region);
+  const valkey = new Valkey(valkeyChart, 'Valkey', {
+    namespace: NAMESPACES.data,
+    priorityClassName: PRIORITY_CLASS,
+    snapshots: {
+      bucket: valkeyStore.bucket,
+      folder: valkeyStore.folder,
+      endpointUrl: valkeyStore.endpoint,
+      s3Region: valkeyStore.s3Region,
+      credentialsSecret: S3_SECRET,
+    },
+  });
   new AllowTraffic(valkeyChart, 'ValkeyTraffic', {
     name: 'valkey',
     namespace: NAMESPACES.data,
     podLabels: valkey.podLabels,
     ingress: [
-      { peers: [hubPeer(hubLabels), Peer.pods(valkey.podLabels)], tcpPorts: [valkey.port] },
+      { peers: [hubPeer(hubLabels), Peer.pods(valkey.podLabels)], tcpPorts: valkey.ports },
       { peers: [prometheus], tcpPorts: [9121] },
     ],
-    egress: [{ peers: [Peer.pods(valkey.podLabels)], tcpPorts: [valkey.port] }],
+    egress: [{ peers: [Peer.pods(valkey.podLabels)], tcpPorts: valkey.ports }],
   });
 
   const hubChart = new Chart(app, 'hub');
@@ -160,6 +171,7 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     // The ingress controller's pods forward the client address; nothing else reaches the public port.
     trustedProxies: [t.podCidr],
     priorityClassName: PRIORITY_CLASS,
+    redis: { sentinels: valkey.sentinels, masterName: valkey.masterName },
   });
   new AllowTraffic(hubChart, 'HubTraffic', {
     name: 'hub',
@@ -173,7 +185,7 @@ export function renderCluster(t: ClusterTarget): AppChart[] {
     ],
     egress: [
       { peers: [Peer.pods(postgres.cluster.podLabels, NAMESPACES.data)], tcpPorts: [5432] },
-      { peers: [Peer.pods(valkey.podLabels, NAMESPACES.data)], tcpPorts: [valkey.port] },
+      { peers: [Peer.pods(valkey.podLabels, NAMESPACES.data)], tcpPorts: valkey.ports },
     ],
   });
 

@@ -165,6 +165,7 @@ describe('HubWorkload', () => {
     limitsCpuMillis: 1000,
     limitsMemoryMiB: 1024,
     trustedProxies: ['10.42.0.0/16'],
+    redis: { sentinels: ['valkey-0.valkey-headless.data.svc.cluster.local:26379'], masterName: 'ringforge' },
   };
   const synth = (p: HubWorkloadProps) => {
     const chart = new Chart(K8sTesting.app(), 'hub');

@@ -162,13 +162,29 @@ describe('hub workload (staging)', () => {
       HUB_SHUTDOWN_GRACE_MS: String(staging.hub.drainSeconds * 1000),
       // The ingress controller's pods: the k3s cluster CIDR of stacks/infra/k3s.ts.
       HUB_TRUSTED_PROXIES: CLUSTER_CIDR,
+      // The hub asks Valkey's three sentinels where the primary is; the password is a mounted file.
+      REDIS_SENTINELS: [0, 1, 2]
+        .map((i) => `valkey-${i}.valkey-headless.ringforge-data.svc.cluster.local:26379`)
+        .join(','),
+      REDIS_SENTINEL_MASTER: 'ringforge',
+      REDIS_PASSWORD_FILE: '/run/secrets/redis/password',
     });
     assert.equal(CLUSTER_CIDR, '10.244.0.0/16');
     const fromConfig = container.env.filter((e: any) => e.valueFrom.configMapKeyRef).map((e: any) => e.name);
     assert.deepEqual(fromConfig.sort(), Object.keys(config).sort());
     const env = Object.fromEntries(container.env.map((e: any) => [e.name, e]));
     assert.deepEqual(env.DATABASE_URL.valueFrom.secretKeyRef, { name: 'hub-database', key: 'uri' });
-    assert.deepEqual(env.REDIS_URL.valueFrom.secretKeyRef, { name: 'hub-redis', key: 'url' });
+    assert.equal(env.REDIS_URL, undefined);
+    const redisAuth = pod.volumes.find((v: any) => v.name === 'redis-auth');
+    assert.deepEqual(redisAuth.secret, {
+      secretName: 'hub-redis',
+      items: [{ key: 'password', path: 'password' }],
+      defaultMode: 0o440,
+    });
+    assert.deepEqual(
+      container.volumeMounts.find((m: any) => m.name === 'redis-auth'),
+      { mountPath: '/run/secrets/redis', name: 'redis-auth', readOnly: true },
+    );
     assert.deepEqual(env.HUB_ADMIN_TOKEN.valueFrom.secretKeyRef, { name: 'hub-admin', key: 'token' });
     assert.ok(container.env.every((e: any) => e.value === undefined));
   });
@@ -389,14 +405,85 @@ describe('CloudNativePG', () => {
 });
 
 describe('data services and observability', () => {
-  test('Valkey: replicated, persistent, with PDB, probes and limits', () => {
-    const sts = one('dist/k8s/staging/valkey', 'StatefulSet', 'valkey');
-    assert.equal(sts.spec.replicas, 2);
+  test('Valkey: three servers and three sentinels, persistent, with PDB, probes and limits', () => {
+    const dir = 'dist/k8s/staging/valkey';
+    const sts = one(dir, 'StatefulSet', 'valkey');
+    assert.equal(sts.spec.replicas, 3);
     assert.equal(sts.spec.volumeClaimTemplates[0].spec.storageClassName, 'hcloud-volumes');
-    const c = sts.spec.template.spec.containers[0];
-    assert.ok(c.readinessProbe && c.livenessProbe && c.resources.limits.memory);
-    assert.equal(one('dist/k8s/staging/valkey', 'PodDisruptionBudget', 'valkey').spec.maxUnavailable, 1);
-    assert.ok(one('dist/k8s/staging/valkey', 'NetworkPolicy', 'valkey'));
+    const pod = sts.spec.template.spec;
+    const byName = Object.fromEntries(pod.containers.map((c: any) => [c.name, c]));
+    assert.deepEqual(Object.keys(byName), ['valkey', 'sentinel', 'metrics']);
+    assert.deepEqual(
+      pod.initContainers.map((c: any) => c.name),
+      ['configure'],
+    );
+    const server = byName.valkey;
+    assert.deepEqual(server.command, ['valkey-server', '/etc/valkey/valkey.conf']);
+    assert.deepEqual(byName.sentinel.command, ['valkey-server', '/etc/valkey/sentinel.conf', '--sentinel']);
+    assert.ok(server.resources.limits.memory);
+    // Three distinct probes: a long startup budget for an AOF replay, a liveness that accepts LOADING,
+    // a readiness that knows the role.
+    const mode = (p: any) => p.exec.command.at(-1);
+    assert.deepEqual(
+      [mode(server.startupProbe), mode(server.livenessProbe), mode(server.readinessProbe)],
+      ['startup', 'live', 'ready'],
+    );
+    assert.ok(server.startupProbe.periodSeconds * server.startupProbe.failureThreshold >= 30 * 60);
+    const scripts = one(dir, 'ConfigMap', 'valkey-scripts').data;
+    assert.match(scripts['probe.sh'], /live\)\n\s+case "\$\(cli 6379 PING\)" in PONG\|LOADING\*/);
+    assert.match(scripts['configure.sh'], /sentinel monitor \$MASTER \$primary 6379 \$QUORUM/);
+    const quorum = pod.initContainers[0].env.find((e: any) => e.name === 'QUORUM').value;
+    assert.equal(quorum, '2');
+    assert.equal(one(dir, 'PodDisruptionBudget', 'valkey').spec.maxUnavailable, 1);
+    assert.deepEqual(
+      one(dir, 'NetworkPolicy', 'valkey').spec.ingress[0].ports.map((p: any) => p.port),
+      [6379, 26379],
+    );
+    // The client Service reaches sentinels only: a client never lands on a replica by chance.
+    assert.deepEqual(
+      one(dir, 'Service', 'valkey').spec.ports.map((p: any) => [p.name, p.port]),
+      [['sentinel', 26379]],
+    );
+  });
+
+  test('Valkey: the password is never on a command line, in a probe or a literal value', () => {
+    const dir = 'dist/k8s/staging/valkey';
+    const sts = one(dir, 'StatefulSet', 'valkey');
+    const job = one(dir, 'CronJob', 'valkey-snapshot');
+    const pods = [sts.spec.template.spec, job.spec.jobTemplate.spec.template.spec];
+    const containers = pods.flatMap((p: any) => [...p.containers, ...(p.initContainers ?? [])]);
+    assert.equal(containers.length, 6);
+    for (const c of containers) {
+      const probes = [c.startupProbe, c.readinessProbe, c.livenessProbe].filter(Boolean);
+      const argv = [...(c.command ?? []), ...(c.args ?? []), ...probes.flatMap((p: any) => p.exec?.command ?? [])];
+      assert.ok(
+        !argv.some((a: string) => /pass|auth|\$[A-Z_]*(PASSWORD|SECRET)/i.test(a)),
+        `${c.name}: ${argv.join(' ')}`,
+      );
+      for (const e of c.env ?? []) {
+        if (/PASSWORD|SECRET/.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef, `${c.name}: ${e.name}`);
+      }
+    }
+    const scripts = one(dir, 'ConfigMap', 'valkey-scripts').data;
+    // valkey-cli takes the password from REDISCLI_AUTH, never from -a.
+    for (const [name, text] of Object.entries<string>(scripts)) assert.doesNotMatch(text, / -a /, name);
+    assert.deepEqual(
+      sts.spec.template.spec.volumes.find((v: any) => v.name === 'auth').secret.secretName,
+      'valkey-auth',
+    );
+  });
+
+  test("Valkey: an RDB snapshot goes to the region's backup bucket every 6 hours", () => {
+    const job = one('dist/k8s/staging/valkey', 'CronJob', 'valkey-snapshot');
+    assert.equal(job.spec.schedule, '17 */6 * * *');
+    assert.equal(job.spec.concurrencyPolicy, 'Forbid');
+    const pod = job.spec.jobTemplate.spec.template.spec;
+    assert.deepEqual(pod.initContainers[0].command, ['sh', '/scripts/snapshot.sh']);
+    const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    assert.equal(env.S3_BUCKET, `${staging.backup.bucket}-${staging.regions[0]!.name}`);
+    assert.match(env.S3_ENDPOINT, /^https:\/\/\w+\.your-objectstorage\.com$/);
+    assert.deepEqual(env.ACCESS_KEY_ID, { secretKeyRef: { name: 'pg-backup-s3', key: 'ACCESS_KEY_ID' } });
+    assert.ok(one('dist/k8s/staging/valkey', 'NetworkPolicy', 'valkey-snapshot'));
   });
 
   test("the ServiceMonitor scrapes /metrics on the hub Service's operations port", () => {

@@ -206,6 +206,8 @@ const ALLOWED_VOLUMES = [
   'secret',
 ];
 const SENSITIVE_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|DATABASE_URL|REDIS_URL|_DSN$)/i;
+/** `REDIS_PASSWORD_FILE` and the like hold the path of a mounted Secret file, which is the safe way. */
+const looksSensitive = (name: string) => SENSITIVE_NAME.test(name) && !/_FILE$/i.test(name);
 const MIN_ID = 10000;
 
 const ns = (o: K8sObject) => o.metadata.namespace ?? '';
@@ -322,7 +324,7 @@ function checkPodSecurity(pod: PodSource, report: Report): void {
       report('container-image-pull-policy', o, `${at}: an image without digest needs imagePullPolicy Always`);
     }
     for (const e of c.env ?? []) {
-      if (e.value !== undefined && SENSITIVE_NAME.test(e.name)) {
+      if (e.value !== undefined && looksSensitive(e.name)) {
         report('sensitiveContainerEnvVar', o, `${at}: ${e.name} has a literal value; use a secretKeyRef`);
       }
     }
@@ -450,7 +452,7 @@ function checkRelations(objects: readonly K8sObject[], pods: readonly PodSource[
     const { data, stringData } = o as DataObject;
     if (o.kind === 'ConfigMap') {
       for (const key of Object.keys(data ?? {})) {
-        if (SENSITIVE_NAME.test(key)) {
+        if (looksSensitive(key)) {
           report('sensitiveContainerEnvVar', o, `key ${key} looks like a secret; reference a Secret`);
         }
       }

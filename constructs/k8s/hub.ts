@@ -53,8 +53,10 @@ export interface HubWorkloadProps {
    * CloudNativePG's `pg-app`, which lives in the database's namespace (pods read Secrets of their own only)
    */
   readonly databaseUrl?: SecretKeyRef;
-  /** Redis connection URL with credentials. @default - `url` of the `hub-redis` Secret */
-  readonly redisUrl?: SecretKeyRef;
+  /** The Valkey sentinels (`host:port`) and the primary's name they monitor; the hub asks them where the primary is. */
+  readonly redis: { readonly sentinels: readonly string[]; readonly masterName: string };
+  /** Valkey's password, mounted as a file (REDIS_PASSWORD_FILE). @default - `password` of the `hub-redis` Secret */
+  readonly redisPassword?: SecretKeyRef;
   /** Admin API token. @default - `token` of the `hub-admin` Secret */
   readonly adminToken?: SecretKeyRef;
   /** Secret with the certificate for `hostname`. @default 'hub-tls' */
@@ -68,6 +70,9 @@ export interface HubWorkloadProps {
   /** Numeric uid and gid the image runs as. @default 10001 */
   readonly runAsUser?: number;
 }
+
+/** Where the Valkey password file is mounted. */
+const REDIS_SECRET_DIR = '/run/secrets/redis';
 
 /** Seconds beyond the drain and the preStop pause before the kubelet kills the pod. */
 const KILL_MARGIN_SECONDS = 10;
@@ -127,6 +132,9 @@ export class HubWorkload extends Construct {
         ...listeners,
         HUB_SHUTDOWN_GRACE_MS: String(props.drainSeconds * 1000),
         HUB_DATA_DIR: '/tmp/hub-data',
+        REDIS_SENTINELS: props.redis.sentinels.join(','),
+        REDIS_SENTINEL_MASTER: props.redis.masterName,
+        REDIS_PASSWORD_FILE: `${REDIS_SECRET_DIR}/password`,
       },
     });
     const fromSecret = (ref: SecretKeyRef | undefined, fallback: SecretKeyRef) => {
@@ -165,7 +173,9 @@ export class HubWorkload extends Construct {
             HUB_SHUTDOWN_GRACE_MS: fromConfig('HUB_SHUTDOWN_GRACE_MS'),
             HUB_DATA_DIR: fromConfig('HUB_DATA_DIR'),
             DATABASE_URL: fromSecret(props.databaseUrl, { name: 'hub-database', key: 'uri' }),
-            REDIS_URL: fromSecret(props.redisUrl, { name: 'hub-redis', key: 'url' }),
+            REDIS_SENTINELS: fromConfig('REDIS_SENTINELS'),
+            REDIS_SENTINEL_MASTER: fromConfig('REDIS_SENTINEL_MASTER'),
+            REDIS_PASSWORD_FILE: fromConfig('REDIS_PASSWORD_FILE'),
             HUB_ADMIN_TOKEN: fromSecret(props.adminToken, { name: 'hub-admin', key: 'token' }),
           },
           liveness: kplus.Probe.fromHttpGet('/api/health', {
@@ -212,6 +222,15 @@ export class HubWorkload extends Construct {
     this.deployment.select(kplus.LabelSelector.of({ labels: selectorLabels(name) }));
     const tmp = kplus.Volume.fromEmptyDir(this, 'Tmp', 'tmp', { sizeLimit: Size.gibibytes(ephemeralRequestGiB) });
     this.deployment.containers[0]!.mount('/tmp', tmp);
+    // A file, not an environment variable: the hub reads it once, and no listing of the pod shows it.
+    const redisPassword = props.redisPassword ?? { name: 'hub-redis', key: 'password' };
+    const redisAuth = kplus.Volume.fromSecret(
+      this,
+      'RedisPassword',
+      kplus.Secret.fromSecretName(this, 'RedisSecret', redisPassword.name),
+      { name: 'redis-auth', items: { [redisPassword.key]: { path: 'password' } }, defaultMode: 0o440 },
+    );
+    this.deployment.containers[0]!.mount(REDIS_SECRET_DIR, redisAuth, { readOnly: true });
 
     // What cdk8s-plus-28 does not model: the replica count belongs to the HPA, so the Deployment
     // omits it; the preStop `sleep` action (Kubernetes >= 1.30) needs no shell in the image.

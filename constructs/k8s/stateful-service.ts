@@ -12,8 +12,12 @@ export interface StatefulServiceProps {
   readonly image: string;
   readonly command: readonly string[];
   readonly env?: readonly k8s.EnvVar[];
-  /** Named container ports; the first is the client port the Service exposes. */
+  /** Named ports of the main container. */
   readonly ports: readonly { readonly name: string; readonly port: number }[];
+  /** The port the client Service exposes, by name of any container's port. @default - the first of `ports` */
+  readonly clientPort?: { readonly name: string; readonly port: number };
+  /** Until it succeeds, neither readiness nor liveness is probed. @default - none */
+  readonly startup?: k8s.Probe;
   readonly readiness: k8s.Probe;
   readonly liveness: k8s.Probe;
   readonly cpuMillis: number;
@@ -26,10 +30,14 @@ export interface StatefulServiceProps {
   readonly priorityClassName: string;
   /** Where the persistent volume is mounted. */
   readonly dataPath: string;
+  /** Volumes beside `data` and `tmp`, e.g. a Secret or generated configuration. @default [] */
+  readonly volumes?: readonly k8s.Volume[];
+  /** Mounts of those volumes into the main container. @default [] */
+  readonly volumeMounts?: readonly k8s.VolumeMount[];
+  /** Run to completion before the main container, e.g. to write its configuration. @default [] */
+  readonly initContainers?: readonly k8s.Container[];
   /** Extra containers, e.g. a metrics exporter. @default [] */
   readonly sidecars?: readonly k8s.Container[];
-  /** Labels the client Service selects, e.g. only the primary. @default - every replica */
-  readonly serviceSelector?: Record<string, string>;
 }
 
 /**
@@ -49,11 +57,12 @@ export class StatefulService extends Construct {
     this.podLabels = selector;
     this.headlessService = `${p.name}-headless`;
     const metadata = { name: p.name, namespace: p.namespace, labels };
-    const servicePorts = p.ports.map((port) => ({
+    const servicePort = (port: { readonly name: string; readonly port: number }) => ({
       name: port.name,
       port: port.port,
       targetPort: k8s.IntOrString.fromString(port.name),
-    }));
+    });
+    const servicePorts = p.ports.map(servicePort);
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
     new k8s.KubeService(this, 'Headless', {
@@ -62,7 +71,7 @@ export class StatefulService extends Construct {
     });
     new k8s.KubeService(this, 'Service', {
       metadata,
-      spec: { type: 'ClusterIP', selector: p.serviceSelector ?? selector, ports: servicePorts.slice(0, 1) },
+      spec: { type: 'ClusterIP', selector, ports: [servicePort(p.clientPort ?? p.ports[0]!)] },
     });
     new k8s.KubeStatefulSet(this, 'Resource', {
       metadata,
@@ -86,6 +95,7 @@ export class StatefulService extends Construct {
                 ],
               },
             },
+            initContainers: [...(p.initContainers ?? [])],
             containers: [
               {
                 name: p.name,
@@ -94,6 +104,7 @@ export class StatefulService extends Construct {
                 command: [...p.command],
                 env: [...(p.env ?? [])],
                 ports: p.ports.map((port) => ({ name: port.name, containerPort: port.port })),
+                ...(p.startup === undefined ? {} : { startupProbe: p.startup }),
                 readinessProbe: p.readiness,
                 livenessProbe: p.liveness,
                 resources: resources(p),
@@ -101,11 +112,12 @@ export class StatefulService extends Construct {
                 volumeMounts: [
                   { name: 'data', mountPath: p.dataPath },
                   { name: 'tmp', mountPath: '/tmp' },
+                  ...(p.volumeMounts ?? []),
                 ],
               },
               ...(p.sidecars ?? []),
             ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }, ...(p.volumes ?? [])],
           },
         },
         volumeClaimTemplates: [

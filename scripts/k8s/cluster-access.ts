@@ -27,6 +27,8 @@ export async function localImagesInCluster(): Promise<LocalImages> {
       'ghcr.io/ringforge/hub': hub,
       'docker.io/valkey/valkey': localImages.valkey,
       'docker.io/oliver006/redis_exporter': localImages.redisExporter,
+      // The Valkey snapshot job's upload step needs sh and curl, which the local Valkey image carries.
+      'docker.io/curlimages/curl': localImages.valkey,
     },
     postgres: localImages.postgres,
   };

@@ -31,9 +31,8 @@ export function operatorSecrets(): OperatorSecrets {
     adminToken,
     objects: [
       secret(NAMESPACES.hub, 'hub-admin', { token: adminToken }),
-      secret(NAMESPACES.hub, 'hub-redis', {
-        url: `redis://:${valkey}@valkey.${NAMESPACES.data}.svc.cluster.local:6379`,
-      }),
+      // The hub mounts it as a file and finds the primary through the sentinels.
+      secret(NAMESPACES.hub, 'hub-redis', { password: valkey }),
       secret(NAMESPACES.data, 'valkey-auth', { password: valkey }),
       secret(NAMESPACES.data, 'pg-backup-s3', { ACCESS_KEY_ID: password(), ACCESS_SECRET_KEY: password() }),
     ],

@@ -18,6 +18,7 @@ const images = {
     'ghcr.io/ringforge/hub': 'localhost/ringforge/hub:test',
     'docker.io/valkey/valkey': 'localhost/ringforge/valkey:test',
     'docker.io/oliver006/redis_exporter': 'localhost/ringforge/redis-exporter:test',
+    'docker.io/curlimages/curl': 'localhost/ringforge/valkey:test',
   },
   postgres: 'localhost/ringforge/postgres:test',
 };

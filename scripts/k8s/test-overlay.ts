@@ -58,8 +58,13 @@ interface PodSpec {
 
 const repositoryOf = (image: string) => image.split('@')[0]!.replace(/:[^/:]+$/, '');
 
-const podSpecOf = (object: KubeObject): PodSpec | undefined =>
-  (object.spec as { template?: { spec?: PodSpec } } | undefined)?.template?.spec;
+type PodTemplate = { template?: { spec?: PodSpec } };
+
+/** The pod spec of a workload, a Job or a CronJob (whose pods come from its job template). */
+const podSpecOf = (object: KubeObject): PodSpec | undefined => {
+  const spec = object.spec as (PodTemplate & { jobTemplate?: { spec?: PodTemplate } }) | undefined;
+  return (spec?.jobTemplate?.spec ?? spec)?.template?.spec;
+};
 
 const label = (object: KubeObject) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
 

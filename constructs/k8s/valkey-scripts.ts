@@ -74,11 +74,12 @@ umask 077
  *   restarted, never one that is busy loading.
  * - ready: loaded, and either the primary or a replica whose link to the primary is up.
  * - sentinel: the sentinel answers PONG.
+ * PROBE_HOST (default 127.0.0.1, the pod's own) lets the scripts' tests run several pods on one host.
  */
 export const PROBE_SH = `#!/bin/sh
 set -u
 ${auth}
-cli() { port=$1; shift; timeout 4 valkey-cli --no-auth-warning -p "$port" "$@" 2>&1; }
+cli() { port=$1; shift; timeout 4 valkey-cli --no-auth-warning -h "\${PROBE_HOST:-127.0.0.1}" -p "$port" "$@" 2>&1; }
 case "$1" in
   startup) [ "$(cli 6379 PING)" = PONG ] ;;
   live)

@@ -92,6 +92,24 @@ describe('test overlay', () => {
     assert.match(secret.stringData.uri!, /^postgresql:\/\/hub:[^@]+@pg-rw\.ringforge-data:5432\/hub$/);
   });
 
+  it("stands in for KEDA's operator with the HPA it would create from the hub's ScaledObject", () => {
+    const hub = applyTestOverlay(staging(), images).plan.folders.find((f) => f.app === 'hub')!;
+    const scaled = hub.objects.find((o) => o.kind === 'ScaledObject')!.spec as any;
+    const hpa = hub.objects.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
+    assert.equal(hpa.metadata.name, 'hub');
+    assert.deepEqual((hpa.spec as any).scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'hub' });
+    assert.equal((hpa.spec as any).minReplicas, scaled.minReplicaCount);
+    assert.equal((hpa.spec as any).maxReplicas, scaled.maxReplicaCount);
+    assert.deepEqual(
+      (hpa.spec as any).metrics.map((m: any) => [m.resource.name, m.resource.target.averageUtilization]),
+      [
+        ['cpu', 70],
+        ['memory', 80],
+      ],
+    );
+    assert.deepEqual((hpa.spec as any).behavior, scaled.advanced.horizontalPodAutoscalerConfig.behavior);
+  });
+
   it('refuses a container whose image has no local stand-in', () => {
     const partial = { ...images, byRepository: { 'ghcr.io/ringforge/hub': 'localhost/ringforge/hub:test' } };
     assert.throws(

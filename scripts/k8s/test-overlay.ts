@@ -16,6 +16,9 @@
  * - Postgres: what the CloudNativePG operator would create from the `Cluster` (the `pg-rw` Service,
  *   the `pg-app` Secret and a primary pod with the same labels, so the NetworkPolicies select it),
  *   stood in by a StatefulSet on the local Postgres image. The `Cluster` itself is still applied.
+ * - Autoscaling: the HorizontalPodAutoscaler KEDA would create from a `ScaledObject`, with its CPU
+ *   and memory triggers (no KEDA operator; its Prometheus trigger needs KEDA's metrics server), so
+ *   the hub still runs its minimum replicas. The `ScaledObject` itself is still applied.
  */
 import { randomBytes } from 'node:crypto';
 import type { FolderSync, KubeObject, SyncPlan } from './sync-plan.ts';
@@ -251,6 +254,41 @@ export function postgresStandIn(cluster: KubeObject, image: string): KubeObject[
   ];
 }
 
+interface ScaledObjectSpec {
+  scaleTargetRef: { apiVersion?: string; kind?: string; name: string };
+  minReplicaCount?: number;
+  maxReplicaCount?: number;
+  triggers: { type: string; metricType?: string; metadata: Record<string, string> }[];
+  advanced?: { horizontalPodAutoscalerConfig?: { name?: string; behavior?: unknown } };
+}
+
+/** The HPA KEDA's operator would create for a ScaledObject, limited to its resource triggers. */
+export function kedaHpaStandIn(scaled: KubeObject): KubeObject {
+  const spec = scaled.spec as ScaledObjectSpec;
+  const hpa = spec.advanced?.horizontalPodAutoscalerConfig;
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: {
+      name: hpa?.name ?? `keda-hpa-${scaled.metadata.name}`,
+      namespace: scaled.metadata.namespace,
+      labels: scaled.metadata.labels,
+    },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', ...spec.scaleTargetRef },
+      minReplicas: spec.minReplicaCount ?? 1,
+      maxReplicas: spec.maxReplicaCount ?? 100,
+      metrics: spec.triggers
+        .filter((t) => t.type === 'cpu' || t.type === 'memory')
+        .map((t) => ({
+          type: 'Resource',
+          resource: { name: t.type, target: { type: 'Utilization', averageUtilization: Number(t.metadata.value) } },
+        })),
+      ...(hpa?.behavior ? { behavior: hpa.behavior } : {}),
+    },
+  };
+}
+
 function overlayFolder(folder: FolderSync, images: LocalImages, notes: string[]): FolderSync {
   const objects = folder.objects.map((object) => substituteImages(object, images, notes));
   for (const cluster of folder.objects.filter(
@@ -259,6 +297,12 @@ function overlayFolder(folder: FolderSync, images: LocalImages, notes: string[])
     objects.push(...postgresStandIn(cluster, images.postgres));
     notes.push(
       `${label(cluster)}${isReplicaCluster(cluster) ? ' (replica cluster: the stand-in starts in recovery)' : ''}: stood in by ${cluster.metadata.name}-rw, ${cluster.metadata.name}-app and a StatefulSet on ${images.postgres} (no CloudNativePG operator)`,
+    );
+  }
+  for (const scaled of folder.objects.filter((o) => o.kind === 'ScaledObject' && o.apiVersion.startsWith('keda.sh/'))) {
+    objects.push(kedaHpaStandIn(scaled));
+    notes.push(
+      `${label(scaled)}: stood in by the HorizontalPodAutoscaler KEDA would create, on its CPU and memory triggers (no KEDA operator)`,
     );
   }
   return { ...folder, objects };

@@ -253,10 +253,12 @@ export const hetznerEnvironmentSchema = z
     /** Cloudflare request rules (seeds/001: /auth 10/min and /api 100/min per IP). */
     edge: z
       .strictObject({
-        authRequestsPerMinute: positiveInt.default(10),
+        // WebSocket upgrades per client address: twice the hub's 200 connections per address, so a
+        // whole fleet behind one NAT reconnects after a deploy (constructs/cloudflare/edge-rules.ts).
+        websocketUpgradesPerMinute: positiveInt.default(400),
         apiRequestsPerMinute: positiveInt.default(100),
       })
-      .default({ authRequestsPerMinute: 10, apiRequestsPerMinute: 100 }),
+      .default({ websocketUpgradesPerMinute: 400, apiRequestsPerMinute: 100 }),
     gitops: z.strictObject({
       repoUrl: z.url('must be a git URL'),
       revision: z.string().min(1, 'must not be empty'),

@@ -2,6 +2,7 @@ import { DataCloudflareZone } from '@cdktf/provider-cloudflare/lib/data-cloudfla
 import { TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { EdgeRules } from '../constructs/cloudflare/edge-rules.ts';
+import { AuthenticatedOriginPulls } from '../constructs/cloudflare/origin-pulls.ts';
 import { GeoLoadBalancer } from '../constructs/cloudflare/geo-load-balancer.ts';
 import { ProxiedHostname } from '../constructs/cloudflare/proxied-hostname.ts';
 import { ZoneSecurity } from '../constructs/cloudflare/zone-security.ts';
@@ -11,8 +12,8 @@ import { useCloudflare } from './providers.ts';
 import { useRemoteState } from './remote-state.ts';
 
 /**
- * Cloudflare in front of an environment: zone TLS settings, WAF, rate limits and cache rules, and
- * the hub hostname, proxied to the single region's entry or geo-balanced across several regions.
+ * Cloudflare in front of an environment: zone TLS settings, Authenticated Origin Pulls, WAF, rate
+ * limits and cache rules, and the hub hostname, proxied to the single region's entry or geo-balanced across several regions.
  */
 export class EdgeStack extends TerraformStack {
   constructor(scope: Construct, name: string, env: HetznerEnvironment, entries: ReadonlyMap<string, Entry>) {
@@ -22,9 +23,10 @@ export class EdgeStack extends TerraformStack {
 
     const zone = new DataCloudflareZone(this, 'Zone', { filter: { name: env.dns.zone } });
     new ZoneSecurity(this, 'ZoneSecurity', { zoneId: zone.zoneId });
+    new AuthenticatedOriginPulls(this, 'OriginPulls', { zoneId: zone.zoneId });
     new EdgeRules(this, 'Rules', {
       zoneId: zone.zoneId,
-      authRequestsPerMinute: env.edge.authRequestsPerMinute,
+      websocketUpgradesPerMinute: env.edge.websocketUpgradesPerMinute,
       apiRequestsPerMinute: env.edge.apiRequestsPerMinute,
       websocketPath: env.hub.websocketPath,
     });

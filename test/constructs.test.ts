@@ -178,11 +178,13 @@ describe('HubWorkload', () => {
     const config = objects.find((o) => o.kind === 'ConfigMap').data;
     assert.equal(config.HUB_ADMIN_PORT, '9090');
     assert.equal(config.HUB_TRUSTED_PROXIES, '10.42.0.0/16');
-    const ingress = objects.find((o) => o.kind === 'Ingress');
+    const [rule, ...others] = objects.find((o) => o.kind === 'HTTPRoute').spec.rules;
+    assert.deepEqual(others, []);
     assert.deepEqual(
-      ingress.spec.rules[0].http.paths.map((p: any) => `${p.pathType} ${p.path} -> ${p.backend.service.port.number}`),
-      ['Exact /api/health -> 8080', 'Exact /api/ready -> 8080', 'Exact /ws -> 8080'],
+      rule.matches.map((m: any) => `${m.path.type} ${m.path.value}`),
+      ['Exact /ws', 'Exact /api/health', 'Exact /api/ready'],
     );
+    assert.deepEqual(rule.backendRefs, [{ name: 'hub', port: 8080 }]);
   });
 
   test('rejects an operations port equal to the public port, naming both', () => {

@@ -108,7 +108,7 @@ describe('tier 0 (dev)', () => {
     for (const service of Object.values<any>(compose.services)) assert.equal(service.networks, undefined);
   });
 
-  test('nginx proxies /ws, /api/health and /api/ready exactly; everything else is its own 404', () => {
+  test('nginx admits only the origin-pull certificate and proxies /ws, /api/health and /api/ready exactly', () => {
     const conf = writtenFile(cloudConfigOf(serversOf(infra, 'single')[0]!), '/etc/ringforge/nginx.conf');
     const tls = conf.slice(conf.indexOf('listen 8443'));
     const locations = [...tls.matchAll(/location ([^{]+) \{([^}]*)\}/g)].map((m) => [m[1]!, m[2]!] as const);
@@ -118,8 +118,14 @@ describe('tier 0 (dev)', () => {
     );
     for (const [match, body] of locations.slice(0, 3)) {
       assert.match(body, /proxy_pass http:\/\/hub;/, match);
-      assert.match(body, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/, match);
+      assert.match(body, /proxy_set_header X-Forwarded-For \$client_address;/, match);
     }
+    // Only Cloudflare's origin-pull certificate gets past the handshake's 400 (Authenticated Origin Pulls).
+    assert.match(tls, /ssl_client_certificate \/etc\/nginx\/tls\/origin-pull-ca\.pem;\n\s+ssl_verify_client on;/);
+    assert.match(
+      conf,
+      /map \$ssl_client_verify \$client_address \{ SUCCESS \$http_cf_connecting_ip; default \$remote_addr; \}/,
+    );
     assert.match(locations[0]![1], /proxy_set_header Upgrade \$http_upgrade;/);
     assert.match(locations[0]![1], /proxy_set_header Connection \$connection_upgrade;/);
     assert.match(locations[0]![1], /proxy_read_timeout 3600s;/);
@@ -158,7 +164,7 @@ describe('tier 0 (dev)', () => {
     assert.equal(settings.security_header.strict_transport_security.enabled, true);
   });
 
-  test('rulesets: managed WAF, bot challenge on /auth, rate limits 10 and 100 per minute, cache rules', () => {
+  test('rulesets: managed WAF, admin API and non-hub paths blocked, rate limits on /ws and /api, no cache', () => {
     const byPhase = Object.fromEntries(bodies(stacks['dev-edge']!, 'cloudflare_ruleset').map((r) => [r.phase, r]));
     assert.deepEqual(Object.keys(byPhase).sort(), [
       'http_ratelimit',
@@ -167,10 +173,12 @@ describe('tier 0 (dev)', () => {
       'http_request_firewall_managed',
     ]);
     assert.ok(byPhase.http_request_firewall_managed.rules.every((r: any) => r.action === 'execute'));
-    assert.equal(byPhase.http_request_firewall_custom.rules[0].action, 'managed_challenge');
-    assert.match(
-      byPhase.http_request_firewall_custom.rules[0].expression,
-      /starts_with\(http\.request\.uri\.path, "\/auth\/"\)/,
+    assert.deepEqual(
+      byPhase.http_request_firewall_custom.rules.map((r: any) => [r.action, r.expression]),
+      [
+        ['block', '(starts_with(http.request.uri.path, "/api/admin"))'],
+        ['block', '(not http.request.uri.path in {"/ws" "/api/health" "/api/ready"})'],
+      ],
     );
     const limits = byPhase.http_ratelimit.rules.map((r: any) => [
       r.expression,
@@ -178,23 +186,32 @@ describe('tier 0 (dev)', () => {
       r.ratelimit.period,
     ]);
     assert.deepEqual(limits, [
-      ['(starts_with(http.request.uri.path, "/auth/"))', 10, 60],
+      ['(http.request.uri.path eq "/ws")', 400, 60],
       ['(starts_with(http.request.uri.path, "/api/"))', 100, 60],
     ]);
     const cache = byPhase.http_request_cache_settings.rules;
-    assert.equal(cache[0].action_parameters.cache, false);
+    assert.deepEqual(
+      cache.map((r: any) => r.action_parameters.cache),
+      [false],
+    );
     assert.match(cache[0].expression, /"\/ws"/);
-    assert.equal(cache[1].action_parameters.cache, true);
+  });
+
+  test('Authenticated Origin Pulls are on for the zone', () => {
+    const pulls = bodies(stacks['dev-edge']!, 'cloudflare_authenticated_origin_pulls_settings');
+    assert.equal(pulls.length, 1);
+    assert.equal(pulls[0]!.enabled, true);
+    assert.match(pulls[0]!.zone_id, /data\.cloudflare_zone\./);
   });
 
   test('rate limits follow the environment when it overrides them', () => {
-    const stricter = { ...env, edge: { authRequestsPerMinute: 5, apiRequestsPerMinute: 50 } };
+    const stricter = { ...env, edge: { websocketUpgradesPerMinute: 250, apiRequestsPerMinute: 50 } };
     const rules = bodies(synthEnvironment(stricter)['dev-edge']!, 'cloudflare_ruleset').find(
       (r) => r.phase === 'http_ratelimit',
     )!;
     assert.deepEqual(
       rules.rules.map((r: any) => r.ratelimit.requests_per_period),
-      [5, 50],
+      [250, 50],
     );
   });
 

@@ -6,8 +6,10 @@
  *      WebSocket round trip, 404 for /metrics and the admin API) and the operations one (/metrics,
  *      the admin API);
  *   3. starts tier 0's rendered compose file (dist/compose/<env>/) with podman-compose, substituted
- *      only as scripts/containers/compose-local.ts says, and probes the hub through the TLS proxy
- *      (which must answer 404 for /metrics and the admin API) and on its loopback operations port.
+ *      only as scripts/containers/compose-local.ts says, and probes the hub through the TLS proxy as
+ *      Cloudflare reaches it, with a test origin-pull client certificate (the proxy must answer 404
+ *      for /metrics and the admin API, and 400 to a client without the certificate) and on its
+ *      loopback operations port.
  * Everything it starts is removed at the end, also on failure. Writes reports/containers/.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,8 +20,15 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { freePort } from '../lib/local-services.ts';
 import { writeReport } from '../lib/report.ts';
+import { ORIGIN_PULL_CA_FILE } from '../../constructs/hetzner/roles/single-node.ts';
 import { repoRoot } from '../lib/tools.ts';
 import { localizeCompose, type Substitution } from './compose-local.ts';
+import {
+  makeClientPki,
+  makeServerCertificate,
+  startOriginPullRelay,
+  statusWithoutClientCertificate,
+} from './origin-pull.ts';
 import { buildHubImage, type HubImage } from './hub-image.ts';
 import { imageSizeBytes, localImages, podman, podmanEnv, requirePodman, run, waitFor } from './podman.ts';
 import type { ProbeResult } from './probe.ts';
@@ -36,17 +45,13 @@ const say = (line: string) => console.log(`[containers] ${line}`);
 const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
 const secret = () => randomBytes(24).toString('hex');
 
-function runProbe(base: string, operations: string, adminToken: string, caFile?: string): ProbeResult {
+function runProbe(base: string, operations: string, adminToken: string): ProbeResult {
   const script = join(repoRoot, 'scripts/containers/probe.ts');
   const result = spawnSync(process.execPath, ['--import', 'tsx', script, base, operations], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 150_000,
-    env: {
-      ...process.env,
-      HUB_ADMIN_TOKEN: adminToken,
-      ...(caFile === undefined ? {} : { NODE_EXTRA_CA_CERTS: caFile }),
-    },
+    env: { ...process.env, HUB_ADMIN_TOKEN: adminToken },
   });
   if (result.status !== 0) throw new Error(`probe of ${base} failed: ${result.stderr || result.error?.message}`);
   return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as ProbeResult;
@@ -133,6 +138,8 @@ interface StackCheck {
   readonly substitutions: readonly Substitution[];
   readonly upSeconds: number;
   readonly httpRedirect: string;
+  /** Status of /api/health for a TLS client without the origin-pull certificate. */
+  readonly withoutCertificate: number;
   readonly probe: ProbeResult;
   readonly services: Record<string, string>;
 }
@@ -159,28 +166,13 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
     `DATABASE_URL=postgres://ringforge:${password}@postgres:5432/ringforge\nHUB_ADMIN_TOKEN=${adminToken}\n`,
     { mode: 0o600 },
   );
-  // A self-signed stand-in for the Cloudflare origin certificate, valid for the loopback address probed.
+  // A self-signed stand-in for the Cloudflare origin certificate, valid for the loopback address probed,
+  // and a test CA in the role of Cloudflare's origin-pull CA, whose client certificate the relay presents.
   const hostname = /server_name ([^;]+);/.exec(readFileSync(join(rendered, 'nginx.conf'), 'utf8'))?.[1] ?? 'localhost';
   const tls = join(etc, 'secrets/tls');
-  run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${hostname}`,
-    '-addext',
-    `subjectAltName=DNS:${hostname},IP:127.0.0.1`,
-    '-keyout',
-    join(tls, 'origin.key'),
-    '-out',
-    join(tls, 'origin.crt'),
-  ]);
+  makeServerCertificate(hostname, join(tls, 'origin.crt'), join(tls, 'origin.key'));
+  const originPull = makeClientPki(root, 'origin-pull');
+  copyFileSync(originPull.ca, join(tls, ORIGIN_PULL_CA_FILE));
   copyFileSync(join(rendered, 'nginx.conf'), join(etc, 'nginx.conf'));
 
   const [postgresPort, adminPort, httpPort, httpsPort] = await Promise.all([
@@ -233,12 +225,17 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
     }
     throw error;
   }
-  const probe = runProbe(
-    `https://127.0.0.1:${httpsPort}`,
-    `http://127.0.0.1:${adminPort}`,
-    adminToken,
-    join(tls, 'origin.crt'),
-  );
+  // The probe reaches the proxy as agents do: through Cloudflare, here the relay with its client certificate.
+  const origin = { port: httpsPort, hostname, originCa: join(tls, 'origin.crt') };
+  const relay = await startOriginPullRelay(origin, originPull);
+  removers.push(() => relay.close());
+  const probe = runProbe(`http://127.0.0.1:${relay.port}`, `http://127.0.0.1:${adminPort}`, adminToken);
+  const withoutCertificate = await statusWithoutClientCertificate(origin, '/api/health');
+  if (withoutCertificate !== 400) {
+    throw new Error(
+      `the proxy answered ${withoutCertificate} to a client without the origin-pull certificate, expected 400`,
+    );
+  }
   const upSeconds = seconds(up);
   const redirect = await fetch(`http://127.0.0.1:${httpPort}/api/health`, { redirect: 'manual' });
   const httpRedirect = `${redirect.status} ${redirect.headers.get('location')}`;
@@ -254,6 +251,7 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
     substitutions: local.substitutions,
     upSeconds,
     httpRedirect,
+    withoutCertificate,
     probe,
     services,
   };
@@ -349,7 +347,7 @@ async function main(): Promise<void> {
     );
     const stack = await timed('tier 0 stack', () => checkStack(image, removers));
     say(
-      `tier 0 stack through the TLS proxy: ready ${stack.probe.ready}, DM round trip ${stack.probe.dmRoundTripMs} ms, ${notPublic(stack.probe)}; operations port /metrics ${stack.probe.metrics}`,
+      `tier 0 stack through the TLS proxy: ready ${stack.probe.ready}, DM round trip ${stack.probe.dmRoundTripMs} ms, ${notPublic(stack.probe)}, without the origin-pull certificate ${stack.withoutCertificate}; operations port /metrics ${stack.probe.metrics}`,
     );
     const baseImages = Object.fromEntries(Object.values(localImages).map((ref) => [ref, imageSizeBytes(ref)]));
     const data = {
@@ -398,7 +396,7 @@ function markdown(d: {
     '',
     `## Tier 0 stack (${d.stack.composeFile} under podman-compose)`,
     '',
-    `Through the TLS proxy: /api/health ${d.stack.probe.health}, /api/ready ${d.stack.probe.ready} (${d.stack.upSeconds}s after \`up\`), WebSocket DM round trip ${d.stack.probe.dmRoundTripMs} ms; ${notPublic(d.stack.probe)}; plain HTTP answers \`${d.stack.httpRedirect}\`. The hub's operations port on the host's loopback: /metrics ${d.stack.probe.metrics}, admin API used to provision the probe's tenant and key.`,
+    `Through the TLS proxy: /api/health ${d.stack.probe.health}, /api/ready ${d.stack.probe.ready} (${d.stack.upSeconds}s after \`up\`), WebSocket DM round trip ${d.stack.probe.dmRoundTripMs} ms; ${notPublic(d.stack.probe)}; plain HTTP answers \`${d.stack.httpRedirect}\`; a TLS client without the origin-pull certificate gets ${d.stack.withoutCertificate}. The hub's operations port on the host's loopback: /metrics ${d.stack.probe.metrics}, admin API used to provision the probe's tenant and key.`,
     '',
     '| service | status |',
     '| --- | --- |',

@@ -174,13 +174,30 @@ export function renderCompose(p: SingleNodeProps): string {
   return stringify(compose, { lineWidth: 0, version: '1.1' });
 }
 
+/** Where nginx listens inside its container; compose publishes 80 and 443 to these. */
+export interface NginxListen {
+  /** @default 8080 */
+  readonly http: number;
+  /** @default 8443 */
+  readonly https: number;
+}
+
+/** The Cloudflare origin-pull CA nginx verifies clients against, beside the origin certificate. */
+export const ORIGIN_PULL_CA_FILE = 'origin-pull-ca.pem';
+
 /**
  * nginx in front of the hub: TLS with the origin certificate, and only the WebSocket path and the
  * health routes proxied to the hub's public port, each an exact match; every other path is a 404
- * from nginx itself. The client address goes to the hub in `X-Forwarded-For`.
+ * from nginx itself. Only Cloudflare gets in: every request needs a client certificate signed by
+ * Cloudflare's origin-pull CA (Authenticated Origin Pulls); a client without one, or with another,
+ * gets nginx's 400 before any location is matched, so one that found the server's address never
+ * reaches the hub. Because every request that reaches a location came
+ * through Cloudflare, `CF-Connecting-IP` is the agent's address and goes to the hub as
+ * `X-Forwarded-For`; without a verified certificate (never proxied) it would be the peer's.
  */
 export function renderNginxConf(
   p: Pick<SingleNodeProps, 'hostname' | 'hubPort' | 'hubAdminPort' | 'websocketPath' | 'networkCidr'>,
+  listen: NginxListen = { http: 8080, https: 8443 },
 ): string {
   const { websocketPath } = resolve(p);
   const location = (path: string, websocket: boolean) =>
@@ -192,7 +209,7 @@ export function renderNginxConf(
         ? ['      proxy_set_header Upgrade $http_upgrade;', '      proxy_set_header Connection $connection_upgrade;']
         : ['      proxy_set_header Connection "";']),
       '      proxy_set_header Host $host;',
-      '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+      '      proxy_set_header X-Forwarded-For $client_address;',
       '      proxy_set_header X-Forwarded-Proto https;',
       ...(websocket
         ? [
@@ -212,19 +229,24 @@ http {
   access_log /dev/stdout;
   error_log /dev/stderr warn;
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  # Cloudflare's word for the agent's address counts only on a connection it authenticated.
+  map $ssl_client_verify $client_address { SUCCESS $http_cf_connecting_ip; default $remote_addr; }
   upstream hub { server hub:${p.hubPort}; keepalive 64; }
   server {
-    listen 8080;
+    listen ${listen.http};
     server_name ${p.hostname};
     return 308 https://$host$request_uri;
   }
   server {
-    listen 8443 ssl;
+    listen ${listen.https} ssl;
     http2 on;
     server_name ${p.hostname};
     ssl_certificate /etc/nginx/tls/origin.crt;
     ssl_certificate_key /etc/nginx/tls/origin.key;
     ssl_protocols TLSv1.2 TLSv1.3;
+    # Authenticated Origin Pulls: without Cloudflare's client certificate a request gets a 400, never the hub.
+    ssl_client_certificate /etc/nginx/tls/${ORIGIN_PULL_CA_FILE};
+    ssl_verify_client on;
 ${locations.join('')}    # /metrics, the admin API and anything else stay off the internet.
     location / {
       return 404;

@@ -109,6 +109,37 @@ describe('Terraform policy', () => {
     );
   });
 
+  test('HC-8 rejects an edge without Authenticated Origin Pulls', () => {
+    const v = violationsAfter(
+      'dev-edge',
+      (d) => (first(d, 'cloudflare_authenticated_origin_pulls_settings').enabled = false),
+    );
+    assert.deepEqual(
+      v.map((x) => [x.rule, x.address]),
+      [['HC-8', 'cloudflare_authenticated_origin_pulls_settings']],
+    );
+  });
+
+  test('HC-8 rejects an edge whose public allowlist holds a private path, or that has none', () => {
+    const custom = (d: any) =>
+      Object.values(d.resource.cloudflare_ruleset).find((r: any) => r.phase === 'http_request_firewall_custom') as any;
+    const leaky = violationsAfter('dev-edge', (d) => {
+      const rule = custom(d).rules.find((r: any) => r.expression.startsWith('(not '));
+      rule.expression = rule.expression.replace('"/ws"', '"/ws" "/metrics"');
+    });
+    assert.deepEqual(
+      leaky.map((x) => [x.rule, x.message]),
+      [['HC-8', 'the public allowlist lets the private path /metrics through']],
+    );
+    const open = violationsAfter('dev-edge', (d) => {
+      custom(d).rules = custom(d).rules.filter((r: any) => !r.expression.startsWith('(not '));
+    });
+    assert.deepEqual(
+      open.map((x) => x.rule),
+      ['HC-8'],
+    );
+  });
+
   test('HC-6 rejects a secret variable that is not sensitive', () => {
     const v = violationsAfter('staging-infra', (d) => delete d.variable.k3s_token.sensitive);
     assert.deepEqual(

@@ -153,6 +153,60 @@ const zoneTlsAndOriginFirewall: Check = (stack, doc) => {
   return found;
 };
 
+/** Paths of the hub that only its operations listener serves: never public at the edge. */
+const PRIVATE_PATHS = [/^\/metrics/, /^\/api\/admin/];
+const ALLOWLIST = /^\(not http\.request\.uri\.path in \{((?: ?"[^"]*")+)\}\)$/;
+
+/**
+ * An edge that proxies hostnames locks the origin to Cloudflare (Authenticated Origin Pulls on:
+ * the origin refuses clients without Cloudflare's certificate) and lets only public paths through:
+ * a custom rule blocks every path outside an allowlist that holds no private path.
+ */
+const originOnlyThroughCloudflare: Check = (stack, doc) => {
+  const servesHostnames =
+    resources(doc, 'cloudflare_dns_record').length + resources(doc, 'cloudflare_load_balancer').length > 0;
+  if (!servesHostnames) return [];
+  const found: Violation[] = [];
+  if (!resources(doc, 'cloudflare_authenticated_origin_pulls_settings').some(({ body }) => body.enabled === true)) {
+    found.push({
+      rule: 'HC-8',
+      stack,
+      address: 'cloudflare_authenticated_origin_pulls_settings',
+      message: 'Authenticated Origin Pulls must be enabled: without them anyone who finds the origin skips the WAF',
+    });
+  }
+  const custom = resources(doc, 'cloudflare_ruleset').filter(
+    ({ body }) => body.phase === 'http_request_firewall_custom',
+  );
+  const allowlists = custom.flatMap(({ name, body }) =>
+    ((body.rules ?? []) as Body[])
+      .filter((r) => r.action === 'block')
+      .flatMap((r) => {
+        const m = ALLOWLIST.exec(String(r.expression));
+        return m ? [{ name, paths: [...m[1]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]!) }] : [];
+      }),
+  );
+  if (allowlists.length === 0) {
+    found.push({
+      rule: 'HC-8',
+      stack,
+      address: 'cloudflare_ruleset',
+      message: 'no custom rule blocks the paths outside the public allowlist ((not http.request.uri.path in {...}))',
+    });
+  }
+  for (const { name, paths } of allowlists) {
+    for (const path of paths.filter((p) => PRIVATE_PATHS.some((re) => re.test(p)))) {
+      found.push({
+        rule: 'HC-8',
+        stack,
+        address: addr('cloudflare_ruleset', name),
+        message: `the public allowlist lets the private path ${path} through`,
+      });
+    }
+  }
+  return found;
+};
+
 const secretsAndState: Check = (stack, doc) => {
   const found: Violation[] = [];
   for (const [name, variable] of Object.entries((doc as Body).variable ?? {}) as [string, Body][]) {
@@ -228,6 +282,7 @@ export const TERRAFORM_CHECKS: Readonly<Record<string, Check>> = {
   'HC-5 strict zone TLS, web only from Cloudflare': zoneTlsAndOriginFirewall,
   'HC-6 secrets sensitive, state encrypted and locked': secretsAndState,
   'HC-7 provider versions pinned': providersPinned,
+  'HC-8 origin only through Cloudflare, only public paths at the edge': originOnlyThroughCloudflare,
 };
 
 /** Runs every check over every stack. */

@@ -12,7 +12,7 @@ import { ServerGroup } from '../constructs/hetzner/server-group.ts';
 import { blocks, type TerraformJson } from '../scripts/lib/terraform-json.ts';
 import { hubListenerEnvironment } from '../constructs/hub-listeners.ts';
 import { renderCompose, renderNginxConf } from '../constructs/hetzner/roles/single-node.ts';
-import { hubNodeCloudConfig } from '../constructs/hetzner/roles/tier1.ts';
+import { hubNodeCloudConfig, sentinelCloudConfig, valkeyNodeCloudConfig } from '../constructs/hetzner/roles/tier1.ts';
 import { HubWorkload, type HubWorkloadProps } from '../constructs/k8s/hub.ts';
 
 function scratchStack() {
@@ -244,6 +244,45 @@ describe('tier 0 compose stack and proxy', () => {
   });
 });
 
+describe('tier 1 Valkey with Sentinel', () => {
+  const sentinels = ['10.0.1.20:26379', '10.0.1.21:26379', '10.0.1.10:26379'];
+
+  test('the hub asks the sentinels, with the password from a file mounted read-only', () => {
+    const unit = hubNodeCloudConfig({
+      hubImage: 'hub@sha256:x',
+      hubPort: 8080,
+      drainSeconds: 25,
+      privateIp: '10.0.1.41',
+      trustedProxies: ['10.0.1.0/24'],
+      sentinels,
+    }).writeFiles![0]!.content;
+    assert.match(unit, new RegExp(`--env REDIS_SENTINELS=${sentinels.join(',')} `));
+    assert.match(unit, / --env REDIS_SENTINEL_MASTER=ringforge /);
+    assert.match(unit, / --env REDIS_PASSWORD_FILE=\/run\/secrets\/redis-password /);
+    assert.match(unit, / --volume \/run\/ringforge\/redis-password:\/run\/secrets\/redis-password:ro /);
+    assert.match(unit, /^ConditionPathExists=\/etc\/ringforge\/secrets\/redis-password$/m);
+    assert.doesNotMatch(unit, /REDIS_URL/);
+  });
+
+  test('a sentinel waits for the password file and writes its config from it, quorum as given', () => {
+    const config = sentinelCloudConfig({ privateIp: '10.0.1.21', primaryIp: '10.0.1.20', quorum: 2 });
+    const [script, dropIn] = config.writeFiles!;
+    assert.match(script!.content, /echo "sentinel monitor ringforge 10\.0\.1\.20 6379 2"/);
+    assert.match(script!.content, /password=\$\(cat \/etc\/ringforge\/secrets\/redis-password\)/);
+    assert.match(dropIn!.content, /^ConditionPathExists=\/etc\/ringforge\/secrets\/redis-password$/m);
+    assert.match(dropIn!.content, /^ExecStartPre=\+\/usr\/local\/sbin\/ringforge-sentinel-config$/m);
+    // No password on a command line: the config file carries it, written by a script that reads the file.
+    assert.ok(config.runcmd!.flat().every((arg) => !/pass/i.test(String(arg))));
+  });
+
+  test("a Valkey server keeps replicaof in its own config file, which Sentinel's CONFIG REWRITE updates", () => {
+    const replica = valkeyNodeCloudConfig({ privateIp: '10.0.1.21', primaryIp: '10.0.1.20' });
+    const append = replica.runcmd!.find((c) => String(c).includes('/etc/redis/redis.conf'))!;
+    assert.match(String(append.at(-1)), /'replicaof 10\.0\.1\.20 6379'/);
+    assert.match(String(append.at(-1)), />> \/etc\/redis\/redis\.conf$/);
+  });
+});
+
 describe('tier 1 hub node', () => {
   test('rejects a hub node that trusts no proxy: every agent would share the load balancer address', () => {
     assert.throws(
@@ -254,6 +293,7 @@ describe('tier 1 hub node', () => {
           drainSeconds: 25,
           privateIp: '10.0.1.41',
           trustedProxies: [],
+          sentinels: ['10.0.1.20:26379'],
         }),
       /trustedProxies must list the proxies in front of the hub/,
     );

@@ -344,8 +344,24 @@ describe('tier 1 (high availability)', () => {
       writtenFile(replica!, '/usr/local/bin/ringforge-pg-clone'),
       /pg_basebackup -h 10\.0\.1\.11 -U replicator/,
     );
+  });
+
+  test('Valkey fails over with three sentinels, quorum 2, and the hubs ask them for the primary', () => {
     const valkeyReplica = cloudConfigOf(serversOf(infra, 'valkey')[1]!);
-    assert.match(writtenFile(valkeyReplica, '/etc/ringforge/redis.conf'), /replicaof 10\.0\.1\.21 6379/);
+    const runcmd = JSON.stringify(valkeyReplica.runcmd);
+    assert.match(runcmd, /'replicaof 10\.0\.1\.21 6379'.*>> \/etc\/redis\/redis\.conf/);
+    // One sentinel on each Valkey server and one on the Postgres primary: any one server may go.
+    const withSentinel = (role: string) =>
+      serversOf(infra, role).filter((server) => {
+        const config = cloudConfigOf(server);
+        return (config.write_files ?? []).some((f: any) => f.path === '/usr/local/sbin/ringforge-sentinel-config');
+      }).length;
+    assert.deepEqual([withSentinel('valkey'), withSentinel('postgres'), withSentinel('hub')], [2, 1, 0]);
+    const script = writtenFile(valkeyReplica, '/usr/local/sbin/ringforge-sentinel-config');
+    assert.match(script, /sentinel monitor ringforge 10\.0\.1\.21 6379 2"/);
+    assert.match(script, /bind 127\.0\.0\.1 10\.0\.1\.22"/);
+    const unit = writtenFile(cloudConfigOf(serversOf(infra, 'hub')[0]!), '/etc/systemd/system/ringforge-hub.service');
+    assert.ok(unit.includes(' --env REDIS_SENTINELS=10.0.1.21:26379,10.0.1.22:26379,10.0.1.11:26379 '), unit);
   });
 });
 

@@ -6,6 +6,8 @@ import { DOCKER_IMAGE } from '../../constructs/hetzner/roles/single-node.ts';
 import {
   hubNodeCloudConfig,
   postgresNodeCloudConfig,
+  SENTINEL_PORT,
+  sentinelCloudConfig,
   valkeyNodeCloudConfig,
 } from '../../constructs/hetzner/roles/tier1.ts';
 import { ServerGroup } from '../../constructs/hetzner/server-group.ts';
@@ -44,14 +46,23 @@ export const highAvailability: Layout = (ctx) => {
   const { env, network } = ctx;
   const ip = (role: keyof typeof FIRST_HOST, n = 1) => network.hostAddress(FIRST_HOST[role] + n - 1);
   const backup = { ...env.backup, serverName: env.name };
+  // Sentinels: one per Valkey server, plus the first Postgres server's while that makes fewer than three.
+  const valkeyCount = env.servers.valkey!.count;
+  const sentinelHosts = [
+    ...Array.from({ length: valkeyCount }, (_, i) => ip('valkey', i + 1)),
+    ...(valkeyCount < 3 ? [ip('postgres')] : []),
+  ];
+  const sentinel = (privateIp: string) =>
+    sentinelCloudConfig({ privateIp, primaryIp: ip('valkey'), quorum: Math.floor(sentinelHosts.length / 2) + 1 });
 
-  group(ctx, 'postgres', (_, privateIp) =>
+  group(ctx, 'postgres', (n, privateIp) =>
     renderCloudConfig(
       ...postgresNodeCloudConfig({ privateIp, primaryIp: ip('postgres'), subnet: network.subnetRange, backup }),
+      ...(sentinelHosts.includes(privateIp) ? [sentinel(privateIp)] : []),
     ),
   );
   group(ctx, 'valkey', (_, privateIp) =>
-    renderCloudConfig(valkeyNodeCloudConfig({ privateIp, primaryIp: ip('valkey') })),
+    renderCloudConfig(valkeyNodeCloudConfig({ privateIp, primaryIp: ip('valkey') }), sentinel(privateIp)),
   );
   group(ctx, 'hub', (_, privateIp) =>
     renderCloudConfig(
@@ -63,6 +74,7 @@ export const highAvailability: Layout = (ctx) => {
         trustedProxies: [network.subnetRange],
         drainSeconds: env.hub.drainSeconds,
         privateIp,
+        sentinels: sentinelHosts.map((host) => `${host}:${SENTINEL_PORT}`),
       }),
     ),
   );

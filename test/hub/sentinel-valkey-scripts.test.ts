@@ -114,6 +114,7 @@ async function sentinelPrimary(address: string): Promise<string> {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
   });
+  client.on('error', () => undefined);
   try {
     await client.connect();
     return ((await client.call('SENTINEL', 'get-master-addr-by-name', MASTER)) as string[])[0]!;
@@ -171,6 +172,7 @@ describe('Valkey pod scripts (three pods on loopback)', () => {
     // The sentinels found each other and both replicas before the failover below.
     await eventually(async () => {
       const client = new Redis({ host: ADDRESSES[0], port: 26379, password: PASSWORD, maxRetriesPerRequest: 0 });
+      client.on('error', () => undefined);
       try {
         const fields = (await client.call('SENTINEL', 'MASTER', MASTER)) as string[];
         const info = Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])));

@@ -5,6 +5,15 @@ import { bindDataVolume } from './data-volume.ts';
 import { systemdUnit } from './systemd.ts';
 import { walShipping, type BackupTarget } from './wal-shipping.ts';
 
+/** The hub container's copy of the Valkey password, readable by its user only. */
+const HUB_REDIS_PASSWORD = '/run/ringforge/redis-password';
+
+/** The name the sentinels give the Valkey primary; the hubs ask for it. */
+export const SENTINEL_MASTER = 'ringforge';
+export const SENTINEL_PORT = 26379;
+/** The Valkey password, one line, on every Valkey and sentinel server and every hub (secrets runbook). */
+const REDIS_PASSWORD_FILE = '/etc/ringforge/secrets/redis-password';
+
 /*
  * cloud-init for the tier 1 roles. Services listen on the private network only; the public
  * firewall admits nothing but SSH from admin networks (and, for hubs, the load balancer reaches
@@ -27,6 +36,8 @@ export interface HubNodeProps {
   readonly trustedProxies: readonly string[];
   readonly drainSeconds: number;
   readonly privateIp: string;
+  /** Private `address:port` of each Valkey sentinel; the hub asks them where the primary is. */
+  readonly sentinels: readonly string[];
 }
 
 /**
@@ -40,11 +51,15 @@ export function hubNodeCloudConfig(p: HubNodeProps): CloudConfig {
   const environment = {
     ...hubListenerEnvironment({ port: p.hubPort, adminPort, trustedProxies: p.trustedProxies }),
     HUB_SHUTDOWN_GRACE_MS: String(p.drainSeconds * 1000),
+    REDIS_SENTINELS: p.sentinels.join(','),
+    REDIS_SENTINEL_MASTER: SENTINEL_MASTER,
+    REDIS_PASSWORD_FILE: '/run/secrets/redis-password',
   };
   const run = [
     '/usr/bin/docker run --rm --name hub',
     `--publish ${p.privateIp}:${p.hubPort}:${p.hubPort} --publish ${p.privateIp}:${adminPort}:${adminPort}`,
     '--read-only --tmpfs /tmp --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges:true',
+    `--volume ${HUB_REDIS_PASSWORD}:/run/secrets/redis-password:ro`,
     `--env-file /etc/ringforge/secrets/hub.env ${Object.entries(environment)
       .map(([key, value]) => `--env ${key}=${value}`)
       .join(' ')}`,
@@ -60,9 +75,16 @@ export function hubNodeCloudConfig(p: HubNodeProps): CloudConfig {
             Description: 'RingForge hub',
             After: 'docker.service',
             Requires: 'docker.service',
-            ConditionPathExists: '/etc/ringforge/secrets/hub.env',
+            ConditionPathExists: ['/etc/ringforge/secrets/hub.env', REDIS_PASSWORD_FILE],
           },
-          Service: { ExecStart: run, ExecStop: '/usr/bin/docker stop hub', Restart: 'always', RestartSec: '2' },
+          Service: {
+            // The secrets directory is root's; the container's user reads a copy on the tmpfs /run.
+            ExecStartPre: `/usr/bin/install -D -m 0400 -o 10001 -g 10001 ${REDIS_PASSWORD_FILE} ${HUB_REDIS_PASSWORD}`,
+            ExecStart: run,
+            ExecStop: '/usr/bin/docker stop hub',
+            Restart: 'always',
+            RestartSec: '2',
+          },
           Install: { WantedBy: 'multi-user.target' },
         }),
       },
@@ -180,7 +202,11 @@ export function postgresNodeCloudConfig(p: PostgresNodeProps): CloudConfig[] {
   ];
 }
 
-/** Valkey's Debian-packaged ancestor, redis-server, on the volume; replicas follow the first node. */
+/**
+ * Valkey's Debian-packaged ancestor, redis-server, on the volume; replicas follow the first node at
+ * first boot, and after that whichever node the sentinels promote (they rewrite `replicaof` in the
+ * config file, which therefore is the server's own, not an include).
+ */
 export function valkeyNodeCloudConfig(p: { readonly privateIp: string; readonly primaryIp: string }): CloudConfig {
   const conf = [
     `bind 127.0.0.1 ${p.privateIp}`,
@@ -191,13 +217,77 @@ export function valkeyNodeCloudConfig(p: { readonly privateIp: string; readonly 
     ...(p.privateIp === p.primaryIp ? [] : [`replicaof ${p.primaryIp} 6379`]),
   ];
   return {
-    writeFiles: [{ path: '/etc/ringforge/redis.conf', content: `${conf.join('\n')}\n` }],
     runcmd: [
       bindDataVolume('/var/lib/redis'),
       aptInstall('redis-server'),
-      ['sh', '-c', 'echo "include /etc/ringforge/redis.conf" >> /etc/redis/redis.conf'],
+      ['sh', '-c', `printf '%s\\n' ${conf.map((line) => `'${line}'`).join(' ')} >> /etc/redis/redis.conf`],
       ['install', '-d', '-m', '0750', '-o', 'redis', '-g', 'redis', '/etc/ringforge/secrets'],
       ['systemctl', 'restart', 'redis-server'],
+    ],
+  };
+}
+
+/**
+ * A Valkey sentinel (Debian's redis-sentinel) on a private address. Tier 1 runs one on each Valkey
+ * server and, while there are fewer than three of those, one on the first Postgres server: with the
+ * default two Valkey servers that is three sentinels, quorum 2, and losing any one server leaves a
+ * majority that may authorize the failover. Its config file is written when the password
+ * arrives (the unit waits for the file) and then belongs to the sentinel, which rewrites it as it
+ * learns the group.
+ */
+export function sentinelCloudConfig(p: {
+  readonly privateIp: string;
+  readonly primaryIp: string;
+  /** Sentinels that must agree the primary is down: a majority of them. */
+  readonly quorum: number;
+}): CloudConfig {
+  const configure = [
+    '#!/bin/sh',
+    '# Writes the sentinel config once, from the password file; after that the sentinel owns it.',
+    'set -eu',
+    `grep -q '^sentinel monitor ${SENTINEL_MASTER} ' /etc/redis/sentinel.conf 2>/dev/null && exit 0`,
+    `password=$(cat ${REDIS_PASSWORD_FILE})`,
+    'umask 027',
+    '{',
+    `  echo "port ${SENTINEL_PORT}"`,
+    `  echo "bind 127.0.0.1 ${p.privateIp}"`,
+    '  echo "dir /var/lib/redis"',
+    '  echo "requirepass $password"',
+    '  echo "sentinel sentinel-pass $password"',
+    `  echo "sentinel monitor ${SENTINEL_MASTER} ${p.primaryIp} 6379 ${p.quorum}"`,
+    `  echo "sentinel auth-pass ${SENTINEL_MASTER} $password"`,
+    `  echo "sentinel down-after-milliseconds ${SENTINEL_MASTER} 5000"`,
+    `  echo "sentinel failover-timeout ${SENTINEL_MASTER} 60000"`,
+    `  echo "sentinel parallel-syncs ${SENTINEL_MASTER} 1"`,
+    '} > /etc/redis/sentinel.conf',
+    'chown redis:redis /etc/redis/sentinel.conf',
+  ];
+  return {
+    writeFiles: [
+      { path: '/usr/local/sbin/ringforge-sentinel-config', permissions: '0755', content: `${configure.join('\n')}\n` },
+      {
+        path: '/etc/systemd/system/redis-sentinel.service.d/ringforge.conf',
+        content: systemdUnit({
+          Unit: { ConditionPathExists: REDIS_PASSWORD_FILE },
+          // As root (+): it reads the root-only password file.
+          Service: { ExecStartPre: '+/usr/local/sbin/ringforge-sentinel-config' },
+        }),
+      },
+      {
+        // The password's arrival (secrets runbook) starts the sentinel.
+        path: '/etc/systemd/system/ringforge-sentinel.path',
+        content: systemdUnit({
+          Path: { PathExists: REDIS_PASSWORD_FILE, Unit: 'redis-sentinel.service' },
+          Install: { WantedBy: 'multi-user.target' },
+        }),
+      },
+    ],
+    runcmd: [
+      aptInstall('redis-sentinel'),
+      ['install', '-d', '-m', '0700', '/etc/ringforge/secrets'],
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', '--now', 'ringforge-sentinel.path'],
+      ['systemctl', 'restart', 'redis-sentinel'],
     ],
   };
 }

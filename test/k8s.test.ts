@@ -419,7 +419,7 @@ describe('data services and observability', () => {
     );
     const server = byName.valkey;
     assert.deepEqual(server.command, ['valkey-server', '/etc/valkey/valkey.conf']);
-    assert.deepEqual(byName.sentinel.command, ['valkey-server', '/etc/valkey/sentinel.conf', '--sentinel']);
+    assert.deepEqual(byName.sentinel.command, ['valkey-server', '/data/sentinel.conf', '--sentinel']);
     assert.ok(server.resources.limits.memory);
     // Three distinct probes: a long startup budget for an AOF replay, a liveness that accepts LOADING,
     // a readiness that knows the role.

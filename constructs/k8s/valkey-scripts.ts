@@ -11,6 +11,8 @@ export const VALKEY_PATHS = {
   scripts: '/scripts',
   config: '/etc/valkey',
   backup: '/backup',
+  /** The persistent volume: the server's AOF, and the sentinel's own state, which outlives the pod. */
+  data: '/data',
 } as const;
 
 const auth = `REDISCLI_AUTH=$(cat "${VALKEY_PATHS.password}")
@@ -18,9 +20,10 @@ export REDISCLI_AUTH`;
 
 /**
  * Writes valkey.conf and sentinel.conf before the servers start. The primary is whichever the
- * sentinels name now (after a failover it is no longer pod 0); only when no sentinel answers, as on
- * the very first start, is pod 0 the primary. Every address is a stable pod hostname, so a restarted
- * pod's new IP address changes nothing the sentinels remember.
+ * sentinels name now (after a failover it is no longer pod 0). When no sentinel answers (every pod
+ * restarted at once), it is the primary this pod's sentinel last knew, from its config file on the
+ * persistent volume; only on the very first start is it pod 0. Every address is a stable pod
+ * hostname, so a restarted pod's new IP address changes nothing the sentinels remember.
  * Environment: SELF (this pod's hostname), FIRST (pod 0's), SENTINELS (every pod's, space-separated),
  * MASTER, QUORUM, MAXMEMORY_MB, DOWN_AFTER_MS.
  */
@@ -32,16 +35,20 @@ for host in $SENTINELS; do
   answer=$(timeout 3 valkey-cli --no-auth-warning -h "$host" -p 26379 SENTINEL get-master-addr-by-name "$MASTER" 2>/dev/null | head -n 1) || true
   case "$answer" in ""|ERR*|*error*) ;; *) primary=$answer; break ;; esac
 done
+if [ -n "$primary" ]; then
+  echo "the sentinels name $primary as primary of $MASTER"
+elif [ -f "${VALKEY_PATHS.data}/sentinel.conf" ]; then
+  primary=$(sed -n "s/^sentinel monitor $MASTER \\([^ ]*\\) .*/\\1/p" "${VALKEY_PATHS.data}/sentinel.conf" | head -n 1)
+  echo "no sentinel answers: $primary, the primary this pod's sentinel last knew, is the primary"
+fi
 if [ -z "$primary" ]; then
   primary=$FIRST
   echo "no sentinel names a primary of $MASTER yet: starting with $primary as primary"
-else
-  echo "the sentinels name $primary as primary of $MASTER"
 fi
 umask 077
 {
   echo "port 6379"
-  echo "dir /data"
+  echo "dir ${VALKEY_PATHS.data}"
   echo "appendonly yes"
   echo "maxmemory \${MAXMEMORY_MB}mb"
   echo "maxmemory-policy noeviction"
@@ -63,7 +70,7 @@ umask 077
   echo "sentinel down-after-milliseconds $MASTER $DOWN_AFTER_MS"
   echo "sentinel failover-timeout $MASTER 60000"
   echo "sentinel parallel-syncs $MASTER 1"
-} >"${VALKEY_PATHS.config}/sentinel.conf"
+} >"${VALKEY_PATHS.data}/sentinel.conf"
 `;
 
 /**

@@ -120,6 +120,7 @@ export class Valkey extends Construct {
     const authMount = { name: 'auth', mountPath: VALKEY_PATHS.password.replace(/\/password$/, ''), readOnly: true };
     const scriptsMount = { name: 'scripts', mountPath: VALKEY_PATHS.scripts, readOnly: true };
     const configMount = { name: 'config', mountPath: VALKEY_PATHS.config };
+    const dataMount = { name: 'data', mountPath: VALKEY_PATHS.data };
     const probe = (mode: string, timing: Omit<k8s.Probe, 'exec'>): k8s.Probe => ({
       exec: { command: ['sh', `${VALKEY_PATHS.scripts}/probe.sh`, mode] },
       timeoutSeconds: 5,
@@ -174,7 +175,7 @@ export class Valkey extends Construct {
             { name: 'MAXMEMORY_MB', value: String(maxMemory) },
             { name: 'DOWN_AFTER_MS', value: String(DOWN_AFTER_MS) },
           ],
-          volumeMounts: [authMount, scriptsMount, configMount],
+          volumeMounts: [authMount, scriptsMount, configMount, dataMount],
           resources: small(50, 32),
           securityContext: restrictedContainer(UID),
         },
@@ -184,14 +185,15 @@ export class Valkey extends Construct {
           name: 'sentinel',
           image,
           imagePullPolicy: pullPolicy(image),
-          // The sentinel rewrites its config file as it learns the group: it lives in an emptyDir.
-          command: ['valkey-server', `${VALKEY_PATHS.config}/sentinel.conf`, '--sentinel'],
+          // The sentinel rewrites its config file as it learns the group; on the persistent volume, what
+          // it learned (the current primary) survives the pod for configure.sh to start from.
+          command: ['valkey-server', `${VALKEY_PATHS.data}/sentinel.conf`, '--sentinel'],
           ports: [{ name: 'sentinel', containerPort: SENTINEL_PORT }],
           readinessProbe: probe('sentinel', { periodSeconds: 5, failureThreshold: 2 }),
           livenessProbe: probe('sentinel', { periodSeconds: 10, failureThreshold: 6 }),
           resources: small(50, 64),
           securityContext: restrictedContainer(UID),
-          volumeMounts: [authMount, scriptsMount, configMount, { name: 'tmp', mountPath: '/tmp' }],
+          volumeMounts: [authMount, scriptsMount, dataMount, { name: 'tmp', mountPath: '/tmp' }],
         },
         {
           name: 'metrics',

@@ -61,7 +61,7 @@ function pod(index: number, scripts: Record<string, string>) {
       .replaceAll(VALKEY_PATHS.password, join(paths.secrets, 'password'))
       .replaceAll(VALKEY_PATHS.config, paths.config)
       .replaceAll(VALKEY_PATHS.backup, paths.backup)
-      .replaceAll('echo "dir /data"', `echo "dir ${paths.data}"`);
+      .replaceAll(VALKEY_PATHS.data, paths.data);
     writeFileSync(join(paths.scripts, name), local, { mode: 0o555 });
   }
   const address = ADDRESSES[index]!;
@@ -93,9 +93,9 @@ function pod(index: number, scripts: Record<string, string>) {
     /** Starts the server and the sentinel as the pod's containers do (plus a `bind` line each). */
     start() {
       appendFileSync(join(paths.config, 'valkey.conf'), `bind ${address}\n`);
-      appendFileSync(join(paths.config, 'sentinel.conf'), `bind ${address}\n`);
+      appendFileSync(join(paths.data, 'sentinel.conf'), `bind ${address}\n`);
       server = start([join(paths.config, 'valkey.conf')]);
-      sentinel = start([join(paths.config, 'sentinel.conf'), '--sentinel']);
+      sentinel = start([join(paths.data, 'sentinel.conf'), '--sentinel']);
     },
     processes: () => [server, sentinel].filter((c): c is ChildProcess => c !== undefined),
     /** SIGKILL both, as a lost node would. */
@@ -153,7 +153,10 @@ describe('Valkey pod scripts (three pods on loopback)', () => {
     assert.doesNotMatch(conf(0, 'valkey.conf'), /replicaof/);
     assert.match(conf(1, 'valkey.conf'), /^replicaof 127\.0\.0\.11 6379$/m);
     assert.match(conf(2, 'valkey.conf'), /^replicaof 127\.0\.0\.11 6379$/m);
-    assert.match(conf(1, 'sentinel.conf'), /^sentinel monitor ringforge 127\.0\.0\.11 6379 2$/m);
+    assert.match(
+      readFileSync(join(pods[1]!.paths.data, 'sentinel.conf'), 'utf8'),
+      /^sentinel monitor ringforge 127\.0\.0\.11 6379 2$/m,
+    );
     assert.equal(statSync(join(pods[0]!.paths.config, 'valkey.conf')).mode & 0o777, 0o600);
   });
 
@@ -245,5 +248,27 @@ describe('Valkey pod scripts (three pods on loopback)', () => {
       assert.deepEqual(readFileSync(join(folder, uploaded[0]!)), rdb);
       assert.ok(!upload.stdout.includes(store.secretKey) && !upload.stderr.includes(store.secretKey));
     });
+  });
+
+  it('after every pod stopped at once, they restart around the primary their sentinels last knew', async () => {
+    const promoted = await sentinelPrimary(ADDRESSES[1]!);
+    for (const p of pods) p.kill();
+    await new Promise((r) => setTimeout(r, 500));
+    for (const p of pods) {
+      const result = p.configure();
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`no sentinel answers: ${promoted.replaceAll('.', '\\.')}, the primary`));
+    }
+    for (const p of pods) p.start();
+    await eventually(() => {
+      for (const p of pods) assert.equal(p.probe('ready'), 0, `${p.address} ready`);
+    }, 20_000);
+    const client = new Redis({ host: promoted, port: 6379, password: PASSWORD });
+    try {
+      assert.equal(((await client.call('ROLE')) as string[])[0], 'master');
+      assert.equal(await client.get('rf:snapshot-marker'), 'kept', 'the AOF kept the data');
+    } finally {
+      client.disconnect();
+    }
   });
 });

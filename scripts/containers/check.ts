@@ -9,18 +9,31 @@
  *      only as scripts/containers/compose-local.ts says, and probes the hub through the TLS proxy as
  *      Cloudflare reaches it, with a test origin-pull client certificate (the proxy must answer 404
  *      for /metrics and the admin API, and 400 to a client without the certificate) and on its
- *      loopback operations port.
+ *      loopback operations port, and checks its Prometheus scrapes every target up and has every
+ *      series the tiers 0-1 rules read.
  * Everything it starts is removed at the end, also on failure. Writes reports/containers/.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  chownSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { freePort } from '../lib/local-services.ts';
 import { writeReport } from '../lib/report.ts';
-import { ORIGIN_PULL_CA_FILE } from '../../constructs/hetzner/roles/single-node.ts';
+import { ALERTMANAGER_SECRETS_DIR, ORIGIN_PULL_CA_FILE } from '../../constructs/hetzner/roles/single-node.ts';
+import { backupMetricScript } from '../../constructs/hetzner/roles/wal-shipping.ts';
+import { NODE_EXPORTER_TEXTFILE_DIR } from '../../constructs/monitoring/servers.ts';
 import { repoRoot } from '../lib/tools.ts';
 import { localizeCompose, type Substitution } from './compose-local.ts';
 import {
@@ -37,23 +50,28 @@ const ENV = process.env.RINGFORGE_COMPOSE_ENV ?? 'dev';
 const PROJECT = `rfcheck${process.pid}`;
 /** The official postgres and valkey images run as uid 999; cloud-init prepares their directories for it. */
 const DATA_OWNER = 999;
+/** The upstream Prometheus, Alertmanager and exporter images run as nobody. */
+const MONITORING_OWNER = 65534;
 /** The hub image's listeners (src/hub/Dockerfile): public and operations. */
 const HUB_PORT = 8080;
 const HUB_ADMIN_PORT = 9090;
 
+const execFileAsync = promisify(execFile);
 const say = (line: string) => console.log(`[containers] ${line}`);
 const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
 const secret = () => randomBytes(24).toString('hex');
 
-function runProbe(base: string, operations: string, adminToken: string): ProbeResult {
+/** Runs probe.ts in its own process; asynchronously, so a relay in this process keeps serving it. */
+async function runProbe(base: string, operations: string, adminToken: string): Promise<ProbeResult> {
   const script = join(repoRoot, 'scripts/containers/probe.ts');
-  const result = spawnSync(process.execPath, ['--import', 'tsx', script, base, operations], {
+  const result = await execFileAsync(process.execPath, ['--import', 'tsx', script, base, operations], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 150_000,
     env: { ...process.env, HUB_ADMIN_TOKEN: adminToken },
+  }).catch((error: { stderr?: string; message: string }) => {
+    throw new Error(`probe of ${base} failed: ${error.stderr || error.message}`);
   });
-  if (result.status !== 0) throw new Error(`probe of ${base} failed: ${result.stderr || result.error?.message}`);
   return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as ProbeResult;
 }
 
@@ -123,7 +141,7 @@ async function checkHubContainer(image: HubImage, removers: (() => void)[]): Pro
     `HUB_ADMIN_TOKEN=${adminToken}`,
     image.ref,
   ]);
-  const probe = runProbe(`http://127.0.0.1:${port}`, `http://127.0.0.1:${adminPort}`, adminToken);
+  const probe = await runProbe(`http://127.0.0.1:${port}`, `http://127.0.0.1:${adminPort}`, adminToken);
   const user = podman(['exec', hub, 'id', '-u']);
   const readOnlyRootfs = podman(['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', hub]) === 'true';
   const appWritable = execSucceeds(hub, ['node', '-e', "require('fs').writeFileSync('/app/probe', '')"]);
@@ -142,6 +160,64 @@ interface StackCheck {
   readonly withoutCertificate: number;
   readonly probe: ProbeResult;
   readonly services: Record<string, string>;
+  readonly monitoring: MonitoringCheck;
+}
+
+interface MonitoringCheck {
+  /** Health of each scrape target, by job. */
+  readonly targets: Record<string, string>;
+  readonly ruleGroups: number;
+  /** Series the rules read, with how many of each Prometheus has. */
+  readonly series: Record<string, number>;
+  readonly alertmanagerReady: boolean;
+}
+
+/** Series of each exporter that the tiers 0-1 rules read: they must exist, or the rules watch nothing. */
+const RULE_SERIES = [
+  'pg_stat_archiver_archived_count',
+  'pg_stat_archiver_failed_count',
+  'pg_stat_activity_count',
+  'pg_settings_max_connections',
+  'ringforge_replication_lag_seconds',
+  'ringforge_replication_in_recovery',
+  'ringforge_replication_wal_receiver_up',
+  'ringforge_backup_last_success_timestamp_seconds',
+  'redis_memory_used_bytes',
+  'redis_memory_max_bytes',
+  'hub_connected_agents',
+  'hub_database_pool_max_connections',
+];
+
+/**
+ * The stack's Prometheus, through its loopback port: every target up, the rule groups loaded, and
+ * each series the rules read present (the backup job's textfile included). Alertmanager ready.
+ */
+async function checkMonitoring(prometheus: string, alertmanager: string): Promise<MonitoringCheck> {
+  const api = async <T>(path: string): Promise<T> =>
+    ((await (await fetch(`${prometheus}${path}`)).json()) as { data: T }).data;
+  let targets: Record<string, string> = {};
+  await waitFor('Prometheus: every scrape target up', 90, async () => {
+    const { activeTargets } = await api<{ activeTargets: { labels: { job: string }; health: string }[] }>(
+      '/api/v1/targets',
+    ).catch(() => ({ activeTargets: [] }));
+    targets = Object.fromEntries(activeTargets.map((t) => [t.labels.job, t.health]));
+    return activeTargets.length > 0 && Object.values(targets).every((h) => h === 'up');
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}: ${JSON.stringify(targets)}`);
+  });
+  const { groups } = await api<{ groups: unknown[] }>('/api/v1/rules');
+  const series: Record<string, number> = {};
+  await waitFor('Prometheus: every series the rules read', 60, async () => {
+    for (const name of RULE_SERIES) {
+      series[name] = (await api<unknown[]>(`/api/v1/query?query=${encodeURIComponent(name)}`)).length;
+    }
+    return Object.values(series).every((n) => n > 0);
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}: ${JSON.stringify(series)}`);
+  });
+  const alertmanagerReady = (await fetch(`${alertmanager}/-/ready`)).ok;
+  if (!alertmanagerReady) throw new Error('Alertmanager is not ready');
+  return { targets, ruleGroups: groups.length, series, alertmanagerReady };
 }
 
 /** Tier 0's compose file under podman-compose, checked through the TLS proxy on loopback. */
@@ -158,6 +234,16 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
     if (dir !== 'wal-spool') chownSync(join(data, dir), DATA_OWNER, DATA_OWNER);
   }
   chownSync(join(data, 'wal-spool'), DATA_OWNER, DATA_OWNER);
+  for (const dir of ['prometheus', 'alertmanager']) {
+    mkdirSync(join(data, dir), { mode: 0o700 });
+    chownSync(join(data, dir), MONITORING_OWNER, MONITORING_OWNER);
+  }
+  // A successful base backup's record, as the backup job leaves it for the node exporter.
+  const textfiles = join(root, 'textfile');
+  mkdirSync(textfiles, { mode: 0o755 });
+  const backupMetric = join(root, 'backup-metric.sh');
+  writeFileSync(backupMetric, backupMetricScript(textfiles), { mode: 0o755 });
+  run(backupMetric, [], 10);
   const password = secret();
   const adminToken = secret();
   writeFileSync(join(etc, 'secrets/postgres-password'), `${password}\n`, { mode: 0o600 });
@@ -174,8 +260,27 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
   const originPull = makeClientPki(root, 'origin-pull');
   copyFileSync(originPull.ca, join(tls, ORIGIN_PULL_CA_FILE));
   copyFileSync(join(rendered, 'nginx.conf'), join(etc, 'nginx.conf'));
+  mkdirSync(join(etc, 'monitoring'));
+  for (const file of readdirSync(join(rendered, 'monitoring'))) {
+    copyFileSync(join(rendered, 'monitoring', file), join(etc, 'monitoring', file));
+  }
+  writeFileSync(
+    join(etc, 'secrets/postgres-exporter.env'),
+    `DATA_SOURCE_NAME=postgresql://ringforge:${password}@postgres:5432/ringforge?sslmode=disable\n`,
+    { mode: 0o600 },
+  );
+  // Each receiver credential the Alertmanager config names, readable by its user; nothing listens there.
+  const alertmanagerSecrets = join(etc, 'secrets', ALERTMANAGER_SECRETS_DIR.split('/').at(-1)!);
+  const amConfig = readFileSync(join(rendered, 'monitoring/alertmanager.yml'), 'utf8');
+  for (const [, secretName, key] of amConfig.matchAll(/_file: \/etc\/alertmanager\/secrets\/([^/\s]+)\/(\S+)/g)) {
+    mkdirSync(join(alertmanagerSecrets, secretName!), { recursive: true });
+    writeFileSync(join(alertmanagerSecrets, secretName!, key!), 'http://127.0.0.1:9/unused\n', { mode: 0o400 });
+    chownSync(join(alertmanagerSecrets, secretName!, key!), MONITORING_OWNER, MONITORING_OWNER);
+  }
 
-  const [postgresPort, adminPort, httpPort, httpsPort] = await Promise.all([
+  const [postgresPort, adminPort, httpPort, httpsPort, prometheusPort, alertmanagerPort] = await Promise.all([
+    freePort(),
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -185,13 +290,25 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
   const hubAdminPort = Number((parse(source) as ComposeFile).services.hub?.environment?.HUB_ADMIN_PORT);
   if (!Number.isInteger(hubAdminPort)) throw new Error('the compose file sets no HUB_ADMIN_PORT for the hub');
   const local = localizeCompose(source, {
-    images: { postgres: localImages.postgres, valkey: localImages.valkey, hub: image.ref, proxy: localImages.nginx },
-    hostPaths: { '/etc/ringforge': etc, '/mnt/data': data },
+    images: {
+      postgres: localImages.postgres,
+      valkey: localImages.valkey,
+      hub: image.ref,
+      proxy: localImages.nginx,
+      prometheus: localImages.prometheus,
+      alertmanager: localImages.alertmanager,
+      'node-exporter': localImages.nodeExporter,
+      'postgres-exporter': localImages.postgresExporter,
+      'valkey-exporter': localImages.redisExporter,
+    },
+    hostPaths: { '/etc/ringforge': etc, '/mnt/data': data, [NODE_EXPORTER_TEXTFILE_DIR]: textfiles },
     ports: {
       'postgres:5432': postgresPort,
       [`hub:${hubAdminPort}`]: adminPort,
       'proxy:8080': httpPort,
       'proxy:8443': httpsPort,
+      'prometheus:9090': prometheusPort,
+      'alertmanager:9093': alertmanagerPort,
     },
   });
   const composeFile = join(etc, 'compose.yaml');
@@ -229,7 +346,7 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
   const origin = { port: httpsPort, hostname, originCa: join(tls, 'origin.crt') };
   const relay = await startOriginPullRelay(origin, originPull);
   removers.push(() => relay.close());
-  const probe = runProbe(`http://127.0.0.1:${relay.port}`, `http://127.0.0.1:${adminPort}`, adminToken);
+  const probe = await runProbe(`http://127.0.0.1:${relay.port}`, `http://127.0.0.1:${adminPort}`, adminToken);
   const withoutCertificate = await statusWithoutClientCertificate(origin, '/api/health');
   if (withoutCertificate !== 400) {
     throw new Error(
@@ -241,6 +358,10 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
   const httpRedirect = `${redirect.status} ${redirect.headers.get('location')}`;
   if (redirect.status !== 308)
     throw new Error(`plain HTTP on the proxy answered ${httpRedirect}, expected a 308 to https`);
+  const monitoring = await checkMonitoring(
+    `http://127.0.0.1:${prometheusPort}`,
+    `http://127.0.0.1:${alertmanagerPort}`,
+  );
   const services = Object.fromEntries(
     podman(['ps', '--filter', `label=io.podman.compose.project=${PROJECT}`, '--format', '{{.Names}}\t{{.Status}}'])
       .split('\n')
@@ -254,6 +375,7 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
     withoutCertificate,
     probe,
     services,
+    monitoring,
   };
 }
 
@@ -347,6 +469,9 @@ async function main(): Promise<void> {
     );
     const stack = await timed('tier 0 stack', () => checkStack(image, removers));
     say(
+      `tier 0 monitoring: targets ${JSON.stringify(stack.monitoring.targets)}, ${stack.monitoring.ruleGroups} rule groups, every series the rules read present, Alertmanager ready`,
+    );
+    say(
       `tier 0 stack through the TLS proxy: ready ${stack.probe.ready}, DM round trip ${stack.probe.dmRoundTripMs} ms, ${notPublic(stack.probe)}, without the origin-pull certificate ${stack.withoutCertificate}; operations port /metrics ${stack.probe.metrics}`,
     );
     const baseImages = Object.fromEntries(Object.values(localImages).map((ref) => [ref, imageSizeBytes(ref)]));
@@ -397,6 +522,16 @@ function markdown(d: {
     `## Tier 0 stack (${d.stack.composeFile} under podman-compose)`,
     '',
     `Through the TLS proxy: /api/health ${d.stack.probe.health}, /api/ready ${d.stack.probe.ready} (${d.stack.upSeconds}s after \`up\`), WebSocket DM round trip ${d.stack.probe.dmRoundTripMs} ms; ${notPublic(d.stack.probe)}; plain HTTP answers \`${d.stack.httpRedirect}\`; a TLS client without the origin-pull certificate gets ${d.stack.withoutCertificate}. The hub's operations port on the host's loopback: /metrics ${d.stack.probe.metrics}, admin API used to provision the probe's tenant and key.`,
+    '',
+    `Monitoring: Prometheus scrapes ${Object.entries(d.stack.monitoring.targets)
+      .map(([job, health]) => `${job} ${health}`)
+      .join(
+        ', ',
+      )}; ${d.stack.monitoring.ruleGroups} rule groups loaded; Alertmanager ready. Series the rules read: ${Object.entries(
+      d.stack.monitoring.series,
+    )
+      .map(([name, n]) => `\`${name}\` ${n}`)
+      .join(', ')}.`,
     '',
     '| service | status |',
     '| --- | --- |',

@@ -1,4 +1,5 @@
 import type { Severity } from '../../environments/alerting.ts';
+import type { PostgresMetrics } from './data-alerts.ts';
 
 /** An alerting rule as Prometheus reads it from a rule file or a PrometheusRule. */
 export interface AlertingRule {
@@ -39,6 +40,8 @@ export interface MetricScope {
   readonly postgres: string;
   /** Label matchers of the Valkey exporters. */
   readonly valkey: string;
+  /** Names of the Postgres series; CloudNativePG's when absent. */
+  readonly postgresMetrics?: PostgresMetrics;
   readonly environment: string;
   readonly region: string;
 }

@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /** Bounds of `hub_request_duration_seconds`; the latency SLO's burn-rate alerts need one at the SLO. */
 export const REQUEST_DURATION_BUCKETS: readonly number[] = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1, 2.5, 5,
 ];
 
 /** What the Postgres pool reports about itself (pg.Pool's counters). */

@@ -1,3 +1,4 @@
+import { CLOUDNATIVE_PG_METRICS } from '../../constructs/monitoring/data-alerts.ts';
 import type { RingforgeRuleParams } from '../../constructs/monitoring/ringforge-rules.ts';
 import type { MetricScope } from '../../constructs/monitoring/rules.ts';
 
@@ -41,11 +42,14 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
       `${name}{${matchers}${extra ? `, ${extra}` : ''}}`;
   const hub = s(`${scope.hub}, instance="10.244.0.7:9090"`);
   const hub2 = s(`${scope.hub}, instance="10.244.1.9:9090"`);
-  const pg = s(`${scope.postgres}, pod="pg-1"`);
+  const m = scope.postgresMetrics ?? CLOUDNATIVE_PG_METRICS;
+  const instance = `${m.instance}="pg-1"`;
+  const pg = s(`${scope.postgres}, ${instance}`);
+  const backup = s(`${m.backupSource(scope.postgres)}, ${instance}`);
   const valkey = s(`${scope.valkey}, pod="valkey-0"`);
   const hubLabels = { ...labelsOf(scope.hub), instance: '10.244.0.7:9090' };
-  const pgLabels = { ...labelsOf(scope.postgres), pod: 'pg-1' };
-  const namespaceOnly = { namespace: labelsOf(scope.postgres).namespace! };
+  const pgLabels = { ...labelsOf(scope.postgres), [m.instance]: 'pg-1' };
+  const backupGroup = { [m.backupGroup]: labelsOf(m.backupSource(scope.postgres))[m.backupGroup]! };
   const le = String(params.slo.apiP95Ms / 1000);
   const backupMinutes = (params.backupMaxAgeHours + 2) * 60;
 
@@ -221,18 +225,18 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
       firing: {
         what: 'the latest backup failed after the last good one',
         series: [
-          { series: pg('barman_cloud_cloudnative_pg_io_last_failed_backup_timestamp'), values: '2000x20' },
-          { series: pg('barman_cloud_cloudnative_pg_io_last_available_backup_timestamp'), values: '1000x20' },
+          { series: backup(m.lastFailedBackup), values: '2000x20' },
+          { series: backup(m.lastBackup), values: '1000x20' },
         ],
         at: '10m',
-        labels: namespaceOnly,
+        labels: backupGroup,
       },
       silent: [
         {
           what: 'a backup succeeded after the failed one',
           series: [
-            { series: pg('barman_cloud_cloudnative_pg_io_last_failed_backup_timestamp'), values: '1000x20' },
-            { series: pg('barman_cloud_cloudnative_pg_io_last_available_backup_timestamp'), values: '2000x20' },
+            { series: backup(m.lastFailedBackup), values: '1000x20' },
+            { series: backup(m.lastBackup), values: '2000x20' },
           ],
           at: '10m',
         },
@@ -243,19 +247,19 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
         what: `the last backup is ${params.backupMaxAgeHours + 2} hours old`,
         series: [
           {
-            series: pg('barman_cloud_cloudnative_pg_io_last_available_backup_timestamp'),
+            series: backup(m.lastBackup),
             values: `0x${backupMinutes}`,
           },
         ],
         at: `${backupMinutes}m`,
-        labels: namespaceOnly,
+        labels: backupGroup,
       },
       silent: [
         {
           what: 'backups keep completing',
           series: [
             {
-              series: pg('barman_cloud_cloudnative_pg_io_last_available_backup_timestamp'),
+              series: backup(m.lastBackup),
               values: `0+60x${backupMinutes}`,
             },
           ],
@@ -267,8 +271,8 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
       firing: {
         what: 'every archive attempt fails for 15 minutes',
         series: [
-          { series: pg('cnpg_pg_stat_archiver_failed_count'), values: '0+2x20' },
-          { series: pg('cnpg_pg_stat_archiver_archived_count'), values: '100x20' },
+          { series: pg(m.archiveFailed), values: '0+2x20' },
+          { series: pg(m.archived), values: '100x20' },
         ],
         at: '15m',
         labels: pgLabels,
@@ -277,8 +281,8 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
         {
           what: 'some attempts fail but segments still get archived',
           series: [
-            { series: pg('cnpg_pg_stat_archiver_failed_count'), values: '0+1x20' },
-            { series: pg('cnpg_pg_stat_archiver_archived_count'), values: '100+1x20' },
+            { series: pg(m.archiveFailed), values: '0+1x20' },
+            { series: pg(m.archived), values: '100+1x20' },
           ],
           at: '15m',
         },
@@ -288,8 +292,8 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
       firing: {
         what: `a streaming standby ${params.replicationLagSeconds * 2} s behind`,
         series: [
-          { series: pg('cnpg_pg_replication_lag'), values: `${params.replicationLagSeconds * 2}x20` },
-          { series: pg('cnpg_pg_replication_is_wal_receiver_up'), values: '1x20' },
+          { series: pg(m.replicationLag), values: `${params.replicationLagSeconds * 2}x20` },
+          { series: pg(m.walReceiverUp), values: '1x20' },
         ],
         at: '10m',
         labels: pgLabels,
@@ -298,8 +302,8 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
         {
           what: 'a streaming standby within the RPO',
           series: [
-            { series: pg('cnpg_pg_replication_lag'), values: `${params.replicationLagSeconds / 2}x20` },
-            { series: pg('cnpg_pg_replication_is_wal_receiver_up'), values: '1x20' },
+            { series: pg(m.replicationLag), values: `${params.replicationLagSeconds / 2}x20` },
+            { series: pg(m.walReceiverUp), values: '1x20' },
           ],
           at: '10m',
         },
@@ -309,9 +313,9 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
       firing: {
         what: 'a standby without WAL receiver replays nothing for longer than the stall bound',
         series: [
-          { series: pg('cnpg_pg_replication_lag'), values: `${params.replicaStallSeconds + 60}x20` },
-          { series: pg('cnpg_pg_replication_in_recovery'), values: '1x20' },
-          { series: pg('cnpg_pg_replication_is_wal_receiver_up'), values: '0x20' },
+          { series: pg(m.replicationLag), values: `${params.replicaStallSeconds + 60}x20` },
+          { series: pg(m.inRecovery), values: '1x20' },
+          { series: pg(m.walReceiverUp), values: '0x20' },
         ],
         at: '10m',
         labels: pgLabels,
@@ -320,18 +324,18 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
         {
           what: 'a replica cluster restoring WAL in time',
           series: [
-            { series: pg('cnpg_pg_replication_lag'), values: '30x20' },
-            { series: pg('cnpg_pg_replication_in_recovery'), values: '1x20' },
-            { series: pg('cnpg_pg_replication_is_wal_receiver_up'), values: '0x20' },
+            { series: pg(m.replicationLag), values: '30x20' },
+            { series: pg(m.inRecovery), values: '1x20' },
+            { series: pg(m.walReceiverUp), values: '0x20' },
           ],
           at: '10m',
         },
         {
           what: 'a lagging standby that still streams (RingforgePostgresReplicationLag covers it)',
           series: [
-            { series: pg('cnpg_pg_replication_lag'), values: `${params.replicaStallSeconds + 60}x20` },
-            { series: pg('cnpg_pg_replication_in_recovery'), values: '1x20' },
-            { series: pg('cnpg_pg_replication_is_wal_receiver_up'), values: '1x20' },
+            { series: pg(m.replicationLag), values: `${params.replicaStallSeconds + 60}x20` },
+            { series: pg(m.inRecovery), values: '1x20' },
+            { series: pg(m.walReceiverUp), values: '1x20' },
           ],
           at: '10m',
         },
@@ -341,18 +345,18 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
       firing: {
         what: '90 of 100 connections in use',
         series: [
-          { series: pg('cnpg_backends_total', 'state="active"'), values: '90x20' },
-          { series: pg('cnpg_pg_settings_setting', 'name="max_connections"'), values: '100x20' },
+          { series: pg(m.backends, 'state="active"'), values: '90x20' },
+          { series: m.maxConnections(`${scope.postgres}, ${instance}`), values: '100x20' },
         ],
         at: '10m',
-        labels: { pod: 'pg-1' },
+        labels: { [m.instance]: 'pg-1' },
       },
       silent: [
         {
           what: '50 of 100 connections in use',
           series: [
-            { series: pg('cnpg_backends_total', 'state="active"'), values: '50x20' },
-            { series: pg('cnpg_pg_settings_setting', 'name="max_connections"'), values: '100x20' },
+            { series: pg(m.backends, 'state="active"'), values: '50x20' },
+            { series: m.maxConnections(`${scope.postgres}, ${instance}`), values: '100x20' },
           ],
           at: '10m',
         },
@@ -381,11 +385,11 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
     },
     RingforgeAvailabilityBudgetBurnFast: {
       firing: {
-        what: '10% of requests fail for an hour',
-        series: requests('0+10x100', '0+90x100'),
+        what: 'half of the requests fail for an hour',
+        series: requests('0+50x100', '0+50x100'),
         at: '70m',
         labels: { slo: 'availability' },
-        recorded: [{ expr: 'ringforge:slo_errors:ratio_rate1h{slo="availability"}', value: 0.1 }],
+        recorded: [{ expr: 'ringforge:slo_errors:ratio_rate1h{slo="availability"}', value: 0.5 }],
       },
       silent: [
         {
@@ -395,15 +399,15 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
         },
         {
           what: 'an hour of errors that stopped 20 minutes ago (the short window clears it)',
-          series: requests('0+10x60 600x20', '0+90x80'),
+          series: requests('0+50x60 3000x20', '0+50x80'),
           at: '80m',
         },
       ],
     },
     RingforgeAvailabilityBudgetBurnSlow: {
       firing: {
-        what: '10% of requests fail for six hours',
-        series: requests('0+10x400', '0+90x400'),
+        what: 'half of the requests fail for six hours',
+        series: requests('0+50x400', '0+50x400'),
         at: '380m',
         labels: { slo: 'availability' },
       },

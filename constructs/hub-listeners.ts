@@ -1,4 +1,5 @@
 import { parseAddressRange } from '../src/hub/net/cidr.ts';
+import type { ClientAddressHeader } from '../src/hub/net/client-address.ts';
 
 /** Port of the hub's operations listener (`/metrics`, the admin API, health) when nothing else is said. */
 export const DEFAULT_HUB_ADMIN_PORT = 9090;
@@ -16,6 +17,11 @@ export interface HubListenersProps {
    * it believes. Without them every agent looks like the proxy and shares one per-address limit.
    */
   readonly trustedProxies: readonly string[];
+  /**
+   * The header those proxies name the client in. `cf-connecting-ip` only where no request reaches
+   * the proxies without passing Cloudflare, which sets it. @default 'x-forwarded-for'
+   */
+  readonly clientAddressHeader?: ClientAddressHeader;
 }
 
 /**
@@ -41,6 +47,7 @@ export function hubListenerEnvironment(p: HubListenersProps): Record<string, str
     HUB_ADMIN_HOST: '0.0.0.0',
     HUB_ADMIN_PORT: String(p.adminPort),
     HUB_TRUSTED_PROXIES: trustedProxyList(p.trustedProxies),
+    ...(p.clientAddressHeader ? { HUB_CLIENT_ADDRESS_HEADER: p.clientAddressHeader } : {}),
   };
 }
 

@@ -160,8 +160,10 @@ describe('hub workload (staging)', () => {
       HUB_HOST: '0.0.0.0',
       HUB_PORT: String(staging.hub.port),
       HUB_SHUTDOWN_GRACE_MS: String(staging.hub.drainSeconds * 1000),
-      // The ingress controller's pods: the k3s cluster CIDR of stacks/infra/k3s.ts.
+      // The gateway's pods: the k3s cluster CIDR of stacks/infra/k3s.ts. Only Cloudflare reaches the
+      // gateway, so Cloudflare's header names the agent.
       HUB_TRUSTED_PROXIES: CLUSTER_CIDR,
+      HUB_CLIENT_ADDRESS_HEADER: 'cf-connecting-ip',
       // The hub asks Valkey's three sentinels where the primary is; the password is a mounted file.
       REDIS_SENTINELS: [0, 1, 2]
         .map((i) => `valkey-${i}.valkey-headless.ringforge-data.svc.cluster.local:26379`)
@@ -582,7 +584,7 @@ describe('GitOps', () => {
     }
   });
 
-  test('operators are pinned Helm charts; the ingress adopts the Terraform load balancer', () => {
+  test('operators are pinned Helm charts; the Traefik Service adopts the Terraform load balancer', () => {
     for (const a of applications('dist/k8s/prod/hel1').filter((x) => x.spec.source.chart)) {
       assert.match(a.spec.source.targetRevision, /^v?\d+\.\d+\.\d+$/, a.metadata.name);
     }

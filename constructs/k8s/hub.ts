@@ -115,7 +115,14 @@ export class HubWorkload extends Construct {
       throw new Error(`image must be pinned by digest (got ${props.image})`);
     if (!/^\/[A-Za-z0-9/_-]+$/.test(websocketPath))
       throw new Error(`websocketPath must be an absolute URL path (got ${websocketPath})`);
-    const listeners = hubListenerEnvironment({ port, adminPort, trustedProxies: props.trustedProxies });
+    // Only Cloudflare reaches the gateway (it requires Cloudflare's origin-pull certificate), and the
+    // gateway sees Cloudflare's edge as the client: Cloudflare's header names the agent.
+    const listeners = hubListenerEnvironment({
+      port,
+      adminPort,
+      trustedProxies: props.trustedProxies,
+      clientAddressHeader: 'cf-connecting-ip',
+    });
     this.name = name;
     this.port = port;
     this.adminPort = adminPort;

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseAddressRange } from './net/cidr.ts';
+import { CLIENT_ADDRESS_HEADERS, type ClientAddressHeader } from './net/client-address.ts';
 
 const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'HUB_ADMIN_TOKEN']);
 
@@ -167,6 +168,9 @@ const environmentSchema = z.object({
   HUB_ADMIN_HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
   HUB_ADMIN_PORT: integer(9090, 0, 65535),
   HUB_TRUSTED_PROXIES: addressList,
+  HUB_CLIENT_ADDRESS_HEADER: z
+    .enum(CLIENT_ADDRESS_HEADERS, { error: `must be one of ${CLIENT_ADDRESS_HEADERS.join(', ')}` })
+    .default('x-forwarded-for'),
   DATABASE_URL: connectionUrl(['postgres:', 'postgresql:']),
   REDIS_URL: connectionUrl(['redis:', 'rediss:']),
   REDIS_SENTINELS: sentinelList,
@@ -254,6 +258,8 @@ export interface HubConfig {
   readonly adminPort: number;
   /** Proxies whose `X-Forwarded-For` is believed; the client address is the first hop not in this list. */
   readonly trustedProxies: BlockList;
+  /** The header of a trusted proxy that names the client (`cf-connecting-ip` behind Cloudflare). */
+  readonly clientAddressHeader: ClientAddressHeader;
   /** `server`: Postgres + Redis, any number of replicas. `embedded`: PGlite + in-process bus, one replica. */
   readonly mode: 'server' | 'embedded';
   readonly databaseUrl?: string;
@@ -316,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
     adminHost: e.HUB_ADMIN_HOST,
     adminPort: e.HUB_ADMIN_PORT,
     trustedProxies: blockList(e.HUB_TRUSTED_PROXIES),
+    clientAddressHeader: e.HUB_CLIENT_ADDRESS_HEADER,
     mode: e.DATABASE_URL === undefined ? 'embedded' : 'server',
     databaseUrl: e.DATABASE_URL,
     redis,

@@ -1,8 +1,10 @@
 /* Pure pieces of the hub: configuration, rate limiting, routing choice, backoff. */
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { backoffDelay } from '../../src/hub/client/backoff.ts';
 import { ConfigError, describeUrl, loadConfig, type RateLimits } from '../../src/hub/config.ts';
+import { clientAddress } from '../../src/hub/net/client-address.ts';
 import type { RosterEntry } from '../../src/hub/presence/presence.ts';
 import type { HubError } from '../../src/hub/protocol/errors.ts';
 import { createMemoryBucketStore, RateLimiter } from '../../src/hub/rate-limit.ts';
@@ -199,6 +201,43 @@ describe('reconnect backoff', () => {
     assert.equal(
       backoffDelay(5, {}, () => 0),
       0,
+    );
+  });
+});
+
+describe('client address', () => {
+  const proxies = loadConfig({ HUB_TRUSTED_PROXIES: '10.244.0.0/16' }).trustedProxies;
+  const request = (peer: string, headers: Record<string, string>) =>
+    ({ socket: { remoteAddress: peer }, headers }) as unknown as IncomingMessage;
+
+  it("takes Cloudflare's header only from a trusted proxy and only when told to", () => {
+    const fromGateway = request('10.244.1.7', {
+      'cf-connecting-ip': '203.0.113.9',
+      'x-forwarded-for': '203.0.113.9, 172.70.1.1',
+    });
+    assert.equal(clientAddress(fromGateway, proxies, 'cf-connecting-ip'), '203.0.113.9');
+    // Read as a forwarding chain, the right-most untrusted hop is Cloudflare's edge, not the agent.
+    assert.equal(clientAddress(fromGateway, proxies), '172.70.1.1');
+    const forged = request('198.51.100.4', { 'cf-connecting-ip': '203.0.113.9' });
+    assert.equal(clientAddress(forged, proxies, 'cf-connecting-ip'), '198.51.100.4');
+  });
+
+  it('falls back to the forwarding chain when the header is missing or not an address', () => {
+    for (const value of [undefined, 'not-an-address', '203.0.113.9, 10.0.0.1']) {
+      const req = request('10.244.1.7', {
+        ...(value === undefined ? {} : { 'cf-connecting-ip': value }),
+        'x-forwarded-for': '198.51.100.20',
+      });
+      assert.equal(clientAddress(req, proxies, 'cf-connecting-ip'), '198.51.100.20', String(value));
+    }
+  });
+
+  it('HUB_CLIENT_ADDRESS_HEADER accepts the two headers and names itself otherwise', () => {
+    assert.equal(loadConfig({}).clientAddressHeader, 'x-forwarded-for');
+    assert.equal(loadConfig({ HUB_CLIENT_ADDRESS_HEADER: 'cf-connecting-ip' }).clientAddressHeader, 'cf-connecting-ip');
+    assert.throws(
+      () => loadConfig({ HUB_CLIENT_ADDRESS_HEADER: 'x-real-ip' }),
+      (e: ConfigError) => /HUB_CLIENT_ADDRESS_HEADER: must be one of x-forwarded-for, cf-connecting-ip/.test(e.message),
     );
   });
 });

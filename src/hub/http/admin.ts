@@ -120,7 +120,7 @@ export async function handleAdmin(
 ): Promise<string> {
   const route = routes.find((r) => r.pattern.test(target.path));
   const routeName = route?.name ?? 'admin.unknown';
-  const address = clientAddress(req, services.config.trustedProxies);
+  const address = clientAddress(req, services.config.trustedProxies, services.config.clientAddressHeader);
   try {
     const token = services.config.adminToken;
     if (token === undefined) throw new HttpError(503, 'the admin API is disabled: set HUB_ADMIN_TOKEN to enable it');

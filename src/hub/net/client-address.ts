@@ -12,14 +12,29 @@ function trusted(list: BlockList, address: string): boolean {
   return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
+/** Where a trusted proxy tells the client's address: the forwarding chain, or Cloudflare's header. */
+export const CLIENT_ADDRESS_HEADERS = ['x-forwarded-for', 'cf-connecting-ip'] as const;
+export type ClientAddressHeader = (typeof CLIENT_ADDRESS_HEADERS)[number];
+
 /**
- * The address limits are bound to. `X-Forwarded-For` is read only from a trusted proxy, right to
- * left, and the first hop that is not itself a trusted proxy is the client: anything further left
- * was written by the client and proves nothing.
+ * The address limits are bound to. Headers are read only from a trusted proxy. With
+ * `cf-connecting-ip`, the address Cloudflare's edge saw, which Cloudflare always sets and a client
+ * cannot forge behind an origin only Cloudflare reaches. Otherwise `X-Forwarded-For`, right to left,
+ * and the first hop that is not itself a trusted proxy is the client: anything further left was
+ * written by the client and proves nothing.
  */
-export function clientAddress(req: IncomingMessage, trustedProxies: BlockList): string {
+export function clientAddress(
+  req: IncomingMessage,
+  trustedProxies: BlockList,
+  via: ClientAddressHeader = 'x-forwarded-for',
+): string {
   let address = normalizeAddress(req.socket.remoteAddress ?? 'unknown');
   if (!trusted(trustedProxies, address)) return address;
+  if (via === 'cf-connecting-ip') {
+    const connecting = req.headers['cf-connecting-ip'];
+    const edgeSaw = typeof connecting === 'string' ? normalizeAddress(connecting.trim()) : '';
+    if (isIP(edgeSaw) !== 0) return edgeSaw;
+  }
   const header = req.headers['x-forwarded-for'];
   const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
     .split(',')

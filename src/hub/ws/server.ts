@@ -85,7 +85,11 @@ export class AgentGateway {
     socket.on('error', (error) => this.services.log.debug({ err: error.message }, 'upgrade socket error'));
     if (requestTarget(request.url)?.path !== WS_PATH) return refuse(socket, '404 Not Found');
     if (!this.accepting || !this.serving()) return refuse(socket, '503 Service Unavailable');
-    const address = clientAddress(request, this.services.config.trustedProxies);
+    const address = clientAddress(
+      request,
+      this.services.config.trustedProxies,
+      this.services.config.clientAddressHeader,
+    );
     const release = this.slots.forSocket(address);
     if (typeof release === 'string') {
       this.services.metrics.connectionsRefused.inc({ rule: release });

@@ -24,6 +24,8 @@ export REDISCLI_AUTH`;
  * restarted at once), it is the primary this pod's sentinel last knew, from its config file on the
  * persistent volume; only on the very first start is it pod 0. Every address is a stable pod
  * hostname, so a restarted pod's new IP address changes nothing the sentinels remember.
+ * failover-timeout is 10 s (Valkey's default is 3 min): two sentinels that split their votes try
+ * again after twice that, and with the primary's node lost, the two left must agree.
  * Environment: SELF (this pod's hostname), FIRST (pod 0's), SENTINELS (every pod's, space-separated),
  * MASTER, QUORUM, MAXMEMORY_MB, DOWN_AFTER_MS.
  */
@@ -68,7 +70,7 @@ umask 077
   echo "sentinel monitor $MASTER $primary 6379 $QUORUM"
   echo "sentinel auth-pass $MASTER $REDISCLI_AUTH"
   echo "sentinel down-after-milliseconds $MASTER $DOWN_AFTER_MS"
-  echo "sentinel failover-timeout $MASTER 60000"
+  echo "sentinel failover-timeout $MASTER 10000"
   echo "sentinel parallel-syncs $MASTER 1"
 } >"${VALKEY_PATHS.data}/sentinel.conf"
 `;

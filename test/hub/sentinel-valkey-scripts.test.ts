@@ -174,15 +174,17 @@ describe('Valkey pod scripts (three pods on loopback)', () => {
     }
     // The sentinels found each other and both replicas before the failover below.
     await eventually(async () => {
-      const client = new Redis({ host: ADDRESSES[0], port: 26379, password: PASSWORD, maxRetriesPerRequest: 0 });
-      client.on('error', () => undefined);
-      try {
-        const fields = (await client.call('SENTINEL', 'MASTER', MASTER)) as string[];
-        const info = Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])));
-        assert.equal(info['num-slaves'], '2');
-        assert.equal(info['num-other-sentinels'], '2');
-      } finally {
-        client.disconnect();
+      for (const address of ADDRESSES) {
+        const client = new Redis({ host: address, port: 26379, password: PASSWORD, maxRetriesPerRequest: 0 });
+        client.on('error', () => undefined);
+        try {
+          const fields = (await client.call('SENTINEL', 'MASTER', MASTER)) as string[];
+          const info = Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])));
+          assert.equal(info['num-slaves'], '2');
+          assert.equal(info['num-other-sentinels'], '2');
+        } finally {
+          client.disconnect();
+        }
       }
     }, 20_000);
   });
@@ -191,7 +193,8 @@ describe('Valkey pod scripts (three pods on loopback)', () => {
     pods[0]!.kill();
     await eventually(() => assert.equal(pods[1]!.probe('ready'), 1, 'replica not ready without its primary'), 10_000);
     assert.equal(pods[1]!.probe('live'), 0, 'but alive');
-    await eventually(async () => assert.notEqual(await sentinelPrimary(ADDRESSES[1]!), ADDRESSES[0]), 20_000);
+    // Two sentinels that split their votes try again after twice failover-timeout (10 s).
+    await eventually(async () => assert.notEqual(await sentinelPrimary(ADDRESSES[1]!), ADDRESSES[0]), 45_000);
     const promoted = await sentinelPrimary(ADDRESSES[1]!);
     assert.ok(ADDRESSES.slice(1).includes(promoted), promoted);
     await eventually(() => {
@@ -221,9 +224,12 @@ describe('Valkey pod scripts (three pods on loopback)', () => {
 
     it('streams an RDB of the primary and uploads it to the bucket with SigV4', async () => {
       const primary = await sentinelPrimary(ADDRESSES[1]!);
-      const client = new Redis({ host: primary, port: 6379, password: PASSWORD });
-      await client.set('rf:snapshot-marker', 'kept');
-      client.disconnect();
+      const client = new Redis({ host: primary, port: 6379, password: PASSWORD, retryStrategy: () => null });
+      try {
+        await client.set('rf:snapshot-marker', 'kept');
+      } finally {
+        client.disconnect();
+      }
       const job = pods[2]!;
       const snapshot = job.run('snapshot.sh', [], { SENTINELS: ADDRESSES.join(' '), MASTER });
       assert.equal(snapshot.status, 0, snapshot.stderr);
@@ -263,7 +269,7 @@ describe('Valkey pod scripts (three pods on loopback)', () => {
     await eventually(() => {
       for (const p of pods) assert.equal(p.probe('ready'), 0, `${p.address} ready`);
     }, 20_000);
-    const client = new Redis({ host: promoted, port: 6379, password: PASSWORD });
+    const client = new Redis({ host: promoted, port: 6379, password: PASSWORD, retryStrategy: () => null });
     try {
       assert.equal(((await client.call('ROLE')) as string[])[0], 'master');
       assert.equal(await client.get('rf:snapshot-marker'), 'kept', 'the AOF kept the data');

@@ -119,3 +119,11 @@ containerfile_image "$LOCAL_REDIS_EXPORTER_IMAGE" "$here/redis-exporter" \
 containerfile_image "$LOCAL_NGINX_IMAGE" "$here/nginx" \
   "$(inputs_hash "$here/nginx/Containerfile" "$trixie")" \
   "BASE=$LOCAL_DEBIAN_TRIXIE_IMAGE"
+
+# The tier 0 monitoring: Prometheus, Alertmanager and the node and Postgres exporters.
+for image in prometheus alertmanager node-exporter postgres-exporter; do
+  var=LOCAL_$(tr 'a-z-' 'A-Z_' <<<"$image")_IMAGE
+  containerfile_image "${!var}" "$here/$image" \
+    "$(inputs_hash "$here/$image/Containerfile" "$bookworm")" \
+    "BASE=$LOCAL_DEBIAN_IMAGE"
+done

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadHetznerEnvironments } from '../environments/index.ts';
-import { renderCompose, renderNginxConf } from '../constructs/hetzner/roles/single-node.ts';
+import { renderCompose, renderMonitoringFiles, renderNginxConf } from '../constructs/hetzner/roles/single-node.ts';
 import { buildApp } from '../stacks/app.ts';
 import { singleNodeProps } from '../stacks/infra/single-node.ts';
 import { table } from './lib/table.ts';
@@ -23,7 +23,7 @@ export interface SynthSummary {
 }
 
 /**
- * The tier 0 compose stack and its proxy config, exactly as cloud-init installs them, so they can
+ * The tier 0 compose stack, its proxy and monitoring configs, exactly as cloud-init installs them, so they can
  * be reviewed and run locally (see the container tests).
  */
 function writeComposeFiles(composeDir: string): void {
@@ -33,6 +33,10 @@ function writeComposeFiles(composeDir: string): void {
     mkdirSync(join(composeDir, env.name), { recursive: true });
     writeFileSync(join(composeDir, env.name, 'compose.yaml'), renderCompose(props));
     writeFileSync(join(composeDir, env.name, 'nginx.conf'), renderNginxConf(props));
+    mkdirSync(join(composeDir, env.name, 'monitoring'));
+    for (const [file, content] of Object.entries(renderMonitoringFiles(props))) {
+      writeFileSync(join(composeDir, env.name, 'monitoring', file), content);
+    }
   }
 }
 

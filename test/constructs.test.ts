@@ -12,6 +12,8 @@ import { ServerGroup } from '../constructs/hetzner/server-group.ts';
 import { blocks, type TerraformJson } from '../scripts/lib/terraform-json.ts';
 import { hubListenerEnvironment } from '../constructs/hub-listeners.ts';
 import { renderCompose, renderNginxConf } from '../constructs/hetzner/roles/single-node.ts';
+import { serverMonitoringOf } from '../constructs/monitoring/servers.ts';
+import { loadHetznerEnvironments } from '../environments/index.ts';
 import { hubNodeCloudConfig, sentinelCloudConfig, valkeyNodeCloudConfig } from '../constructs/hetzner/roles/tier1.ts';
 import { HubWorkload, type HubWorkloadProps } from '../constructs/k8s/hub.ts';
 
@@ -221,6 +223,7 @@ describe('tier 0 compose stack and proxy', () => {
       archiveTimeoutSeconds: 60,
       serverName: 's',
     },
+    monitoring: serverMonitoringOf(loadHetznerEnvironments().find((e) => e.tier === 0)!),
   };
 
   test('the hub trusts the compose network it shares with nginx, whatever range is chosen', () => {

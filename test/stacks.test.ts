@@ -65,7 +65,17 @@ describe('tier 0 (dev)', () => {
   test('cloud-init runs the compose stack with the hub pinned by digest and ships WAL', () => {
     const config = cloudConfigOf(serversOf(infra, 'single')[0]!);
     const compose = parse(writtenFile(config, '/etc/ringforge/compose.yaml'));
-    assert.deepEqual(Object.keys(compose.services).sort(), ['hub', 'postgres', 'proxy', 'valkey']);
+    assert.deepEqual(Object.keys(compose.services).sort(), [
+      'alertmanager',
+      'hub',
+      'node-exporter',
+      'postgres',
+      'postgres-exporter',
+      'prometheus',
+      'proxy',
+      'valkey',
+      'valkey-exporter',
+    ]);
     assert.equal(compose.services.hub.image, `${env.hub.image.repository}@${env.hub.image.digest}`);
     assert.equal(compose.services.hub.read_only, true);
     assert.deepEqual(compose.services.proxy.ports, ['80:8080', '443:8443']);
@@ -81,7 +91,7 @@ describe('tier 0 (dev)', () => {
     assert.match(writtenFile(config, '/etc/ringforge/nginx.conf'), /server_name hub\.dev\.ringforge\.example;/);
   });
 
-  test('only the proxy publishes to the internet; the hub publishes its operations port on loopback only', () => {
+  test('only the proxy publishes to the internet; the hub, Prometheus and Alertmanager publish on loopback only', () => {
     const config = cloudConfigOf(serversOf(infra, 'single')[0]!);
     const compose = parse(writtenFile(config, '/etc/ringforge/compose.yaml'));
     const published = Object.entries<any>(compose.services).flatMap(([name, s]) =>
@@ -92,6 +102,8 @@ describe('tier 0 (dev)', () => {
       `hub 127.0.0.1:${env.hub.adminPort}:${env.hub.adminPort}`,
       'proxy 80:8080',
       'proxy 443:8443',
+      'prometheus 127.0.0.1:9091:9090',
+      'alertmanager 127.0.0.1:9093:9093',
     ]);
     const hub = compose.services.hub.environment;
     assert.equal(hub.HUB_PORT, String(env.hub.port));

@@ -209,7 +209,9 @@ async function checkMonitoring(prometheus: string, alertmanager: string): Promis
   const series: Record<string, number> = {};
   await waitFor('Prometheus: every series the rules read', 60, async () => {
     for (const name of RULE_SERIES) {
-      series[name] = (await api<unknown[]>(`/api/v1/query?query=${encodeURIComponent(name)}`)).length;
+      series[name] = (
+        await api<{ result: unknown[] }>(`/api/v1/query?query=${encodeURIComponent(name)}`)
+      ).result.length;
     }
     return Object.values(series).every((n) => n > 0);
   }).catch((error: Error) => {
@@ -243,7 +245,8 @@ async function checkStack(image: HubImage, removers: (() => void)[]): Promise<St
   mkdirSync(textfiles, { mode: 0o755 });
   const backupMetric = join(root, 'backup-metric.sh');
   writeFileSync(backupMetric, backupMetricScript(textfiles), { mode: 0o755 });
-  run(backupMetric, [], 10);
+  const recorded = spawnSync(backupMetric, [], { env: { ...process.env, SERVICE_RESULT: 'success' }, timeout: 10_000 });
+  if (recorded.status !== 0) throw new Error(`${backupMetric} failed: ${recorded.stderr}`);
   const password = secret();
   const adminToken = secret();
   writeFileSync(join(etc, 'secrets/postgres-password'), `${password}\n`, { mode: 0o600 });

@@ -14,6 +14,10 @@ export const localImages = {
   valkey: toolVersions.LOCAL_VALKEY_IMAGE!,
   nginx: toolVersions.LOCAL_NGINX_IMAGE!,
   redisExporter: toolVersions.LOCAL_REDIS_EXPORTER_IMAGE!,
+  prometheus: toolVersions.LOCAL_PROMETHEUS_IMAGE!,
+  alertmanager: toolVersions.LOCAL_ALERTMANAGER_IMAGE!,
+  nodeExporter: toolVersions.LOCAL_NODE_EXPORTER_IMAGE!,
+  postgresExporter: toolVersions.LOCAL_POSTGRES_EXPORTER_IMAGE!,
 } as const;
 
 export function podmanEnv(): NodeJS.ProcessEnv {

@@ -4,7 +4,11 @@ import { renderCloudConfig } from '../../constructs/hetzner/cloud-config.ts';
 import { HubListener, HubLoadBalancer } from '../../constructs/hetzner/hub-load-balancer.ts';
 import { DOCKER_IMAGE } from '../../constructs/hetzner/roles/single-node.ts';
 import {
+  EXPORTER_PORTS,
   hubNodeCloudConfig,
+  monitoringServerCloudConfig,
+  nodeExporterCloudConfig,
+  postgresExporterCloudConfig,
   postgresNodeCloudConfig,
   SENTINEL_PORT,
   sentinelCloudConfig,
@@ -12,6 +16,8 @@ import {
 } from '../../constructs/hetzner/roles/tier1.ts';
 import { ServerGroup } from '../../constructs/hetzner/server-group.ts';
 import { hetznerLabels, roleSelector } from '../../constructs/labels.ts';
+import { serverMonitoringOf } from '../../constructs/monitoring/servers.ts';
+import { DEFAULT_HUB_ADMIN_PORT } from '../../constructs/hub-listeners.ts';
 import type { Layout, LayoutContext } from './context.ts';
 import { roleFirewall } from './firewalls.ts';
 
@@ -55,17 +61,37 @@ export const highAvailability: Layout = (ctx) => {
   const sentinel = (privateIp: string) =>
     sentinelCloudConfig({ privateIp, primaryIp: ip('valkey'), quorum: Math.floor(sentinelHosts.length / 2) + 1 });
 
+  // Every server runs a node exporter; the first Postgres server also Prometheus and Alertmanager.
+  const hosts = (role: 'hub' | 'postgres' | 'valkey', port: number) =>
+    Array.from({ length: env.servers[role]!.count }, (_, i) => `${ip(role, i + 1)}:${port}`);
+  const monitoringServer = monitoringServerCloudConfig({
+    monitoring: serverMonitoringOf({ ...env, regions: [ctx.region] }),
+    targets: {
+      hub: hosts('hub', env.hub.adminPort ?? DEFAULT_HUB_ADMIN_PORT),
+      postgres: hosts('postgres', EXPORTER_PORTS.postgres),
+      node: (['postgres', 'valkey', 'hub'] as const).flatMap((role) => hosts(role, EXPORTER_PORTS.node)),
+    },
+  });
+
   group(ctx, 'postgres', (n, privateIp) =>
     renderCloudConfig(
       ...postgresNodeCloudConfig({ privateIp, primaryIp: ip('postgres'), subnet: network.subnetRange, backup }),
       ...(sentinelHosts.includes(privateIp) ? [sentinel(privateIp)] : []),
+      nodeExporterCloudConfig({ privateIp }),
+      postgresExporterCloudConfig({ privateIp, primary: privateIp === ip('postgres') }),
+      ...(privateIp === ip('postgres') ? [monitoringServer] : []),
     ),
   );
   group(ctx, 'valkey', (_, privateIp) =>
-    renderCloudConfig(valkeyNodeCloudConfig({ privateIp, primaryIp: ip('valkey') }), sentinel(privateIp)),
+    renderCloudConfig(
+      valkeyNodeCloudConfig({ privateIp, primaryIp: ip('valkey') }),
+      sentinel(privateIp),
+      nodeExporterCloudConfig({ privateIp }),
+    ),
   );
   group(ctx, 'hub', (_, privateIp) =>
     renderCloudConfig(
+      nodeExporterCloudConfig({ privateIp }),
       hubNodeCloudConfig({
         hubImage: `${env.hub.image.repository}@${env.hub.image.digest}`,
         hubPort: env.hub.port,

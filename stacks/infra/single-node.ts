@@ -2,6 +2,7 @@ import { renderCloudConfig } from '../../constructs/hetzner/cloud-config.ts';
 import { DOCKER_IMAGE, singleNodeCloudConfig } from '../../constructs/hetzner/roles/single-node.ts';
 import { ServerGroup } from '../../constructs/hetzner/server-group.ts';
 import { hetznerLabels } from '../../constructs/labels.ts';
+import { serverMonitoringOf } from '../../constructs/monitoring/servers.ts';
 import type { HetznerEnvironment } from '../../environments/index.ts';
 import type { Layout } from './context.ts';
 import { roleFirewall } from './firewalls.ts';
@@ -15,6 +16,7 @@ export const singleNodeProps = (env: HetznerEnvironment) => ({
   websocketPath: env.hub.websocketPath,
   drainSeconds: env.hub.drainSeconds,
   backup: { ...env.backup, serverName: env.name },
+  monitoring: serverMonitoringOf(env),
 });
 
 /** Tier 0: one server running the compose stack, web ports open to Cloudflare only. */

@@ -2,6 +2,15 @@ import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import { COMPOSE_POSTGRES_IMAGE } from '../../postgres-version.ts';
 import { DEFAULT_HUB_ADMIN_PORT, HUB_HEALTH_PATHS, hubListenerEnvironment } from '../../hub-listeners.ts';
+import {
+  NODE_EXPORTER_TEXTFILE_DIR,
+  POSTGRES_EXPORTER_QUERIES,
+  PROMETHEUS_RETENTION,
+  renderPrometheusConfig,
+  renderServerAlertmanagerConfig,
+  serverRuleFile,
+  type ServerMonitoring,
+} from '../../monitoring/servers.ts';
 import type { CloudConfig } from '../cloud-config.ts';
 import { bindDataVolume } from './data-volume.ts';
 import { systemdUnit } from './systemd.ts';
@@ -13,6 +22,11 @@ export const SINGLE_NODE_IMAGES = {
   postgres: COMPOSE_POSTGRES_IMAGE,
   valkey: 'docker.io/valkey/valkey:8.0.2-bookworm',
   proxy: 'docker.io/library/nginx:1.27.3-bookworm',
+  prometheus: 'docker.io/prom/prometheus:v3.16.0',
+  alertmanager: 'docker.io/prom/alertmanager:v0.35.0',
+  nodeExporter: 'docker.io/prom/node-exporter:v1.9.1',
+  postgresExporter: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1',
+  valkeyExporter: 'docker.io/oliver006/redis_exporter:v1.74.0',
 } as const;
 
 export interface SingleNodeProps {
@@ -43,6 +57,8 @@ export interface SingleNodeProps {
   readonly drainSeconds: number;
   /** Backups of the node's Postgres. */
   readonly backup: BackupTarget;
+  /** The environment's rules and alert routing, for the stack's Prometheus and Alertmanager. */
+  readonly monitoring: ServerMonitoring;
   /**
    * Images of the other services.
    * @default SINGLE_NODE_IMAGES
@@ -57,6 +73,111 @@ export interface SingleNodeProps {
 
 const RUNTIME_USER = '10001:10001';
 const DEFAULT_NETWORK_CIDR = '172.30.0.0/24';
+
+/** Where cloud-init writes the monitoring configuration (renderMonitoringFiles); the compose file mounts it. */
+export const MONITORING_DIR = '/etc/ringforge/monitoring';
+/** Prometheus and Alertmanager on the host's loopback, for the operator over SSH (the hub's operations port has 9090). */
+export const MONITORING_PORTS = { prometheus: 9091, alertmanager: 9093 } as const;
+/** Alertmanager's receiver credentials, one file per Secret key: `<dir>/<secret>/<key>` (secrets runbook). */
+export const ALERTMANAGER_SECRETS_DIR = '/etc/ringforge/secrets/alertmanager';
+/** The upstream Prometheus images run as nobody. */
+const MONITORING_USER = '65534:65534';
+
+/** The monitoring configuration files by name: Prometheus's, its rules, Alertmanager's, the Postgres exporter's queries. */
+export function renderMonitoringFiles(p: Pick<SingleNodeProps, 'hubPort' | 'hubAdminPort' | 'monitoring'>) {
+  const adminPort = p.hubAdminPort ?? DEFAULT_HUB_ADMIN_PORT;
+  return {
+    'prometheus.yml': renderPrometheusConfig(p.monitoring, {
+      targets: {
+        hub: [`hub:${adminPort}`],
+        postgres: ['postgres-exporter:9187'],
+        valkey: ['valkey-exporter:9121'],
+        node: ['node-exporter:9100'],
+        prometheus: ['localhost:9090'],
+        alertmanager: ['alertmanager:9093'],
+      },
+      alertmanager: 'alertmanager:9093',
+      ruleFile: '/etc/prometheus/rules.yaml',
+    }),
+    'rules.yaml': serverRuleFile(p.monitoring),
+    'alertmanager.yml': renderServerAlertmanagerConfig(p.monitoring, '/etc/alertmanager/secrets'),
+    'postgres-exporter-queries.yaml': POSTGRES_EXPORTER_QUERIES,
+  };
+}
+
+/**
+ * Prometheus, Alertmanager and the exporters of the compose stack. Only Prometheus and Alertmanager
+ * publish ports, on the host's loopback; the exporters are reached over the compose network. The
+ * node exporter reads the host's /proc, /sys and root read-only, and the backup job's textfile.
+ */
+function monitoringServices(images: Record<keyof typeof SINGLE_NODE_IMAGES, string>, data: string) {
+  const config = (file: string, at: string) => `${MONITORING_DIR}/${file}:${at}:ro`;
+  const hardened = { restart: 'unless-stopped', user: MONITORING_USER, read_only: true, cap_drop: ['ALL'] };
+  return {
+    prometheus: {
+      ...hardened,
+      image: images.prometheus,
+      command: [
+        '--config.file=/etc/prometheus/prometheus.yml',
+        '--storage.tsdb.path=/prometheus',
+        `--storage.tsdb.retention.time=${PROMETHEUS_RETENTION}`,
+      ],
+      volumes: [
+        config('prometheus.yml', '/etc/prometheus/prometheus.yml'),
+        config('rules.yaml', '/etc/prometheus/rules.yaml'),
+        `${data}/prometheus:/prometheus`,
+      ],
+      ports: [`127.0.0.1:${MONITORING_PORTS.prometheus}:9090`],
+    },
+    alertmanager: {
+      ...hardened,
+      image: images.alertmanager,
+      // One Alertmanager: no cluster port.
+      command: [
+        '--config.file=/etc/alertmanager/alertmanager.yml',
+        '--storage.path=/alertmanager',
+        '--cluster.listen-address=',
+      ],
+      volumes: [
+        config('alertmanager.yml', '/etc/alertmanager/alertmanager.yml'),
+        `${ALERTMANAGER_SECRETS_DIR}:/etc/alertmanager/secrets:ro`,
+        `${data}/alertmanager:/alertmanager`,
+      ],
+      ports: [`127.0.0.1:${MONITORING_PORTS.alertmanager}:9093`],
+    },
+    'node-exporter': {
+      ...hardened,
+      image: images.nodeExporter,
+      command: [
+        '--path.procfs=/host/proc',
+        '--path.sysfs=/host/sys',
+        '--path.rootfs=/host/root',
+        `--collector.textfile.directory=${NODE_EXPORTER_TEXTFILE_DIR}`,
+      ],
+      volumes: [
+        '/proc:/host/proc:ro',
+        '/sys:/host/sys:ro',
+        '/:/host/root:ro',
+        `${NODE_EXPORTER_TEXTFILE_DIR}:${NODE_EXPORTER_TEXTFILE_DIR}:ro`,
+      ],
+    },
+    'postgres-exporter': {
+      ...hardened,
+      image: images.postgresExporter,
+      command: ['--extend.query-path=/etc/postgres-exporter/queries.yaml'],
+      // DATA_SOURCE_NAME, with the Postgres password (secrets runbook).
+      env_file: ['/etc/ringforge/secrets/postgres-exporter.env'],
+      volumes: [config('postgres-exporter-queries.yaml', '/etc/postgres-exporter/queries.yaml')],
+      depends_on: { postgres: { condition: 'service_healthy' } },
+    },
+    'valkey-exporter': {
+      ...hardened,
+      image: images.valkeyExporter,
+      environment: { REDIS_ADDR: 'redis://valkey:6379' },
+      depends_on: { valkey: { condition: 'service_healthy' } },
+    },
+  };
+}
 
 /** The checked settings both files derive from; a mistake fails synth, naming the value. */
 function resolve(p: Pick<SingleNodeProps, 'hubPort' | 'hubAdminPort' | 'websocketPath' | 'networkCidr'>) {
@@ -166,6 +287,7 @@ export function renderCompose(p: SingleNodeProps): string {
         read_only: true,
         depends_on: { hub: { condition: 'service_healthy' } },
       },
+      ...monitoringServices(images, data),
     },
     networks: { default: { ipam: { config: [{ subnet: networkCidr }] } } },
     secrets: { 'postgres-password': { file: '/etc/ringforge/secrets/postgres-password' } },
@@ -290,6 +412,10 @@ export function singleNodeCloudConfig(p: SingleNodeProps): CloudConfig[] {
       writeFiles: [
         { path: '/etc/ringforge/compose.yaml', content: renderCompose(p) },
         { path: '/etc/ringforge/nginx.conf', content: renderNginxConf(p) },
+        ...Object.entries(renderMonitoringFiles(p)).map(([file, content]) => ({
+          path: `${MONITORING_DIR}/${file}`,
+          content,
+        })),
         { path: '/etc/systemd/system/ringforge.service', content: unit },
         { path: '/etc/systemd/system/ringforge.path', content: watch },
       ],
@@ -298,6 +424,8 @@ export function singleNodeCloudConfig(p: SingleNodeProps): CloudConfig[] {
         ['install', '-d', '-m', '0700', '/etc/ringforge/secrets'],
         ['install', '-d', '-m', '0700', '-o', '999', '-g', '999', `${data}/postgres`],
         ['install', '-d', '-m', '0700', '-o', '999', '-g', '999', `${data}/valkey`],
+        ['install', '-d', '-m', '0700', '-o', '65534', '-g', '65534', `${data}/prometheus`, `${data}/alertmanager`],
+        ['install', '-d', '-m', '0755', NODE_EXPORTER_TEXTFILE_DIR],
         ['systemctl', 'daemon-reload'],
         ['systemctl', 'enable', '--now', 'docker', 'ringforge.path'],
       ],

@@ -1,5 +1,15 @@
 import { debianPostgresPaths, POSTGRES_MAJOR } from '../../postgres-version.ts';
 import { DEFAULT_HUB_ADMIN_PORT, hubListenerEnvironment } from '../../hub-listeners.ts';
+import {
+  NODE_EXPORTER_TEXTFILE_DIR,
+  POSTGRES_EXPORTER_QUERIES,
+  PROMETHEUS_RETENTION,
+  renderPrometheusConfig,
+  renderServerAlertmanagerConfig,
+  serverRuleFile,
+  type ScrapeTargets,
+  type ServerMonitoring,
+} from '../../monitoring/servers.ts';
 import type { CloudConfig } from '../cloud-config.ts';
 import { bindDataVolume } from './data-volume.ts';
 import { systemdUnit } from './systemd.ts';
@@ -288,6 +298,111 @@ export function sentinelCloudConfig(p: {
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', 'ringforge-sentinel.path'],
       ['systemctl', 'restart', 'redis-sentinel'],
+    ],
+  };
+}
+
+/** Ports of the exporters on each server's private address. */
+export const EXPORTER_PORTS = { node: 9100, postgres: 9187 } as const;
+/** Alertmanager's receiver credentials on the monitoring server: `<dir>/<secret>/<key>` (secrets runbook). */
+export const TIER1_ALERTMANAGER_SECRETS_DIR = '/etc/prometheus/secrets';
+const STAGED = '/etc/ringforge/monitoring';
+
+/** Debian's units read their flags from /etc/default/<package>, copied there after the install (not a conffile prompt). */
+const defaultsFile = (args: readonly string[]) => `ARGS="${args.join(' ')}"\n`;
+
+/** Debian's node exporter on every tier 1 server, on its private address, reading the backup job's textfile. */
+export function nodeExporterCloudConfig(p: { readonly privateIp: string }): CloudConfig {
+  return {
+    writeFiles: [
+      {
+        path: `${STAGED}/default-node-exporter`,
+        content: defaultsFile([
+          `--web.listen-address=${p.privateIp}:${EXPORTER_PORTS.node}`,
+          `--collector.textfile.directory=${NODE_EXPORTER_TEXTFILE_DIR}`,
+        ]),
+      },
+    ],
+    runcmd: [
+      aptInstall('prometheus-node-exporter'),
+      ['install', '-d', '-m', '0755', NODE_EXPORTER_TEXTFILE_DIR],
+      ['cp', `${STAGED}/default-node-exporter`, '/etc/default/prometheus-node-exporter'],
+      ['systemctl', 'restart', 'prometheus-node-exporter'],
+    ],
+  };
+}
+
+/**
+ * Debian's Postgres exporter on a Postgres server's private address. It connects over the local
+ * socket as the `prometheus` role (peer authentication, no password), a member of pg_monitor that the
+ * primary creates and its standbys replicate.
+ */
+export function postgresExporterCloudConfig(p: { readonly privateIp: string; readonly primary: boolean }): CloudConfig {
+  const createRole =
+    'DO $$ BEGIN CREATE ROLE prometheus LOGIN IN ROLE pg_monitor; EXCEPTION WHEN duplicate_object THEN NULL; END $$';
+  return {
+    writeFiles: [
+      { path: `${STAGED}/postgres-exporter-queries.yaml`, content: POSTGRES_EXPORTER_QUERIES },
+      {
+        path: `${STAGED}/default-postgres-exporter`,
+        content:
+          "DATA_SOURCE_NAME='user=prometheus host=/run/postgresql dbname=postgres'\n" +
+          defaultsFile([
+            `--web.listen-address=${p.privateIp}:${EXPORTER_PORTS.postgres}`,
+            `--extend.query-path=${STAGED}/postgres-exporter-queries.yaml`,
+          ]),
+      },
+    ],
+    runcmd: [
+      aptInstall('prometheus-postgres-exporter'),
+      ...(p.primary ? [['runuser', '-u', 'postgres', '--', 'psql', '-c', createRole]] : []),
+      ['cp', `${STAGED}/default-postgres-exporter`, '/etc/default/prometheus-postgres-exporter'],
+      ['systemctl', 'restart', 'prometheus-postgres-exporter'],
+    ],
+  };
+}
+
+/**
+ * Debian's Prometheus and Alertmanager on one server (the first Postgres server), both on its
+ * loopback only: operators reach them over SSH. The same rules and routing as tiers 2-3; Prometheus
+ * keeps PROMETHEUS_RETENTION.
+ */
+export function monitoringServerCloudConfig(p: {
+  readonly monitoring: ServerMonitoring;
+  readonly targets: ScrapeTargets;
+}): CloudConfig {
+  const files = {
+    'prometheus.yml': renderPrometheusConfig(p.monitoring, {
+      targets: { ...p.targets, prometheus: ['127.0.0.1:9090'], alertmanager: ['127.0.0.1:9093'] },
+      alertmanager: '127.0.0.1:9093',
+      ruleFile: '/etc/prometheus/ringforge-rules.yaml',
+    }),
+    'ringforge-rules.yaml': serverRuleFile(p.monitoring),
+    'alertmanager.yml': renderServerAlertmanagerConfig(p.monitoring, TIER1_ALERTMANAGER_SECRETS_DIR),
+  };
+  return {
+    writeFiles: [
+      ...Object.entries(files).map(([file, content]) => ({ path: `${STAGED}/${file}`, content })),
+      {
+        path: `${STAGED}/default-prometheus`,
+        content: defaultsFile([
+          '--web.listen-address=127.0.0.1:9090',
+          `--storage.tsdb.retention.time=${PROMETHEUS_RETENTION}`,
+        ]),
+      },
+      {
+        path: `${STAGED}/default-alertmanager`,
+        // One Alertmanager: no cluster port.
+        content: defaultsFile(['--web.listen-address=127.0.0.1:9093', '--cluster.listen-address=']),
+      },
+    ],
+    runcmd: [
+      aptInstall('prometheus', 'prometheus-alertmanager'),
+      ...Object.keys(files).map((file) => ['install', '-m', '0644', `${STAGED}/${file}`, `/etc/prometheus/${file}`]),
+      ['install', '-d', '-m', '0700', '-o', 'prometheus', '-g', 'prometheus', TIER1_ALERTMANAGER_SECRETS_DIR],
+      ['cp', `${STAGED}/default-prometheus`, '/etc/default/prometheus'],
+      ['cp', `${STAGED}/default-alertmanager`, '/etc/default/prometheus-alertmanager'],
+      ['systemctl', 'restart', 'prometheus', 'prometheus-alertmanager'],
     ],
   };
 }

@@ -1,3 +1,4 @@
+import { BACKUP_METRICS, NODE_EXPORTER_TEXTFILE_DIR } from '../../monitoring/servers.ts';
 import type { CloudConfig } from '../cloud-config.ts';
 import { systemdUnit } from './systemd.ts';
 
@@ -36,6 +37,45 @@ export interface WalShippingProps {
   readonly runAs?: string;
 }
 
+const BACKUP_METRIC_SCRIPT = '/usr/local/sbin/ringforge-backup-metric';
+
+/**
+ * Run by systemd after each base backup (ExecStopPost, as root): records when the backup last
+ * succeeded or failed in a node exporter textfile, which the backup alerts read. The file is
+ * replaced by a rename, so the exporter never reads half of it.
+ */
+export function backupMetricScript(textfileDir = NODE_EXPORTER_TEXTFILE_DIR): string {
+  const metric = (name: string, variable: string, help: string) => [
+    `if [ -n "$${variable}" ]; then`,
+    `  echo '# HELP ${name} ${help}'`,
+    `  echo '# TYPE ${name} gauge'`,
+    `  echo "${name} $${variable}"`,
+    'fi',
+  ];
+  return [
+    '#!/bin/sh',
+    'set -eu',
+    `dir=${textfileDir}`,
+    'file=$dir/ringforge_backup.prom',
+    'previous() { sed -n "s/^$1 //p" "$file" 2>/dev/null || true; }',
+    `success=$(previous ${BACKUP_METRICS.success})`,
+    `failure=$(previous ${BACKUP_METRICS.failure})`,
+    'case "${SERVICE_RESULT:-}" in',
+    '  success) success=$(date +%s) ;;',
+    '  *) failure=$(date +%s) ;;',
+    'esac',
+    'mkdir -p "$dir"',
+    'tmp=$(mktemp "$dir/.ringforge_backup.XXXXXX")',
+    '{',
+    ...metric(BACKUP_METRICS.success, 'success', 'When the last base backup succeeded, in seconds since the epoch.'),
+    ...metric(BACKUP_METRICS.failure, 'failure', 'When the last base backup failed, in seconds since the epoch.'),
+    '} >"$tmp"',
+    'chmod 0644 "$tmp"',
+    'mv "$tmp" "$file"',
+    '',
+  ].join('\n');
+}
+
 /**
  * Ships WAL and base backups to object storage with barman-cloud from the host. Postgres only
  * copies each finished segment into a local spool (so archiving never depends on the network);
@@ -56,7 +96,7 @@ export function walShipping(p: WalShippingProps): CloudConfig {
     'done',
     '',
   ].join('\n');
-  const service = (description: string, exec: string) =>
+  const service = (description: string, exec: string, after: Record<string, string> = {}) =>
     systemdUnit({
       Unit: { Description: description, ConditionPathExists: '/etc/ringforge/secrets/backup.env' },
       Service: {
@@ -64,6 +104,7 @@ export function walShipping(p: WalShippingProps): CloudConfig {
         User: p.runAs ?? 'root',
         EnvironmentFile: '/etc/ringforge/secrets/backup.env',
         ExecStart: exec,
+        ...after,
       },
     });
   const timer = (description: string, schedule: Record<string, string>) =>
@@ -77,6 +118,7 @@ export function walShipping(p: WalShippingProps): CloudConfig {
     packages: ['barman-cli-cloud'],
     writeFiles: [
       { path: '/usr/local/bin/ringforge-wal-ship', content: ship, permissions: '0755' },
+      { path: BACKUP_METRIC_SCRIPT, content: backupMetricScript(), permissions: '0755' },
       {
         path: '/etc/systemd/system/ringforge-wal-ship.service',
         content: service('Ship spooled WAL to object storage', '/usr/local/bin/ringforge-wal-ship'),
@@ -94,6 +136,8 @@ export function walShipping(p: WalShippingProps): CloudConfig {
         content: service(
           'Base backup to object storage, then apply retention',
           `/bin/sh -c 'barman-cloud-backup --host ${p.pgHost} --port ${p.pgPort} --user ${p.pgUser} ${common} && barman-cloud-backup-delete --retention-policy "${retention}" ${common}'`,
+          // As root (+), whoever the backup ran as: it writes the node exporter's directory.
+          { ExecStopPost: `+${BACKUP_METRIC_SCRIPT}` },
         ),
       },
       {

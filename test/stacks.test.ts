@@ -149,7 +149,8 @@ describe('tier 0 (dev)', () => {
 
   test('the committed dist/compose files are what cloud-init installs', () => {
     const config = cloudConfigOf(serversOf(infra, 'single')[0]!);
-    for (const file of ['compose.yaml', 'nginx.conf']) {
+    const monitoring = ['prometheus.yml', 'rules.yaml', 'alertmanager.yml', 'postgres-exporter-queries.yaml'];
+    for (const file of ['compose.yaml', 'nginx.conf', ...monitoring.map((f) => `monitoring/${f}`)]) {
       assert.equal(
         readFileSync(join(repoRoot, 'dist/compose/dev', file), 'utf8'),
         writtenFile(config, `/etc/ringforge/${file}`),

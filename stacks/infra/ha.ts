@@ -9,6 +9,7 @@ import {
   monitoringServerCloudConfig,
   nodeExporterCloudConfig,
   postgresExporterCloudConfig,
+  valkeyExporterCloudConfig,
   postgresNodeCloudConfig,
   SENTINEL_PORT,
   sentinelCloudConfig,
@@ -69,6 +70,7 @@ export const highAvailability: Layout = (ctx) => {
     targets: {
       hub: hosts('hub', env.hub.adminPort ?? DEFAULT_HUB_ADMIN_PORT),
       postgres: hosts('postgres', EXPORTER_PORTS.postgres),
+      valkey: hosts('valkey', EXPORTER_PORTS.valkey),
       node: (['postgres', 'valkey', 'hub'] as const).flatMap((role) => hosts(role, EXPORTER_PORTS.node)),
     },
   });
@@ -87,6 +89,7 @@ export const highAvailability: Layout = (ctx) => {
       valkeyNodeCloudConfig({ privateIp, primaryIp: ip('valkey') }),
       sentinel(privateIp),
       nodeExporterCloudConfig({ privateIp }),
+      valkeyExporterCloudConfig({ privateIp }),
     ),
   );
   group(ctx, 'hub', (_, privateIp) =>

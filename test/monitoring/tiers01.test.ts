@@ -103,7 +103,9 @@ describe('tiers 0-1 monitoring under promtool and amtool', () => {
       assert.equal(run.status, 0, run.output);
       assert.match(run.output, /SUCCESS: 1 rule files found/);
       const jobs = config.scrape_configs.map((j) => j.job_name);
-      for (const job of ['hub', 'postgres', 'node', 'prometheus', 'alertmanager']) assert.ok(jobs.includes(job), job);
+      for (const job of ['hub', 'postgres', 'valkey', 'node', 'prometheus', 'alertmanager']) {
+        assert.ok(jobs.includes(job), job);
+      }
     });
 
     test(`${tier.name}: amtool check-config accepts alertmanager.yml, and each severity reaches its receivers`, () => {
@@ -176,6 +178,11 @@ describe('tiers 0-1 monitoring on the servers', () => {
       const ip = (server.network as { ip: string }[])[0]!.ip;
       assert.match(defaults(server, 'postgres-exporter'), new RegExp(`--web.listen-address=${ip}:9187 `));
     }
+    for (const server of serversOf(tier1Infra, 'valkey')) {
+      const ip = (server.network as { ip: string }[])[0]!.ip;
+      assert.match(defaults(server, 'redis-exporter'), new RegExp(`--web.listen-address=${ip}:9121 `));
+      assert.doesNotMatch(defaults(server, 'redis-exporter'), /password/i, 'the Valkey password is not a flag');
+    }
     assert.match(
       defaults(tier1Monitor, 'prometheus'),
       /--web\.listen-address=127\.0\.0\.1:9090 --storage\.tsdb\.retention\.time=30d/,
@@ -193,6 +200,7 @@ describe('tiers 0-1 monitoring on the servers', () => {
     const servers = tier1.servers;
     assert.equal(count('hub'), servers.hub!.count);
     assert.equal(count('postgres'), servers.postgres!.count);
+    assert.equal(count('valkey'), servers.valkey!.count);
     assert.equal(count('node'), servers.hub!.count + servers.postgres!.count + servers.valkey!.count);
   });
 

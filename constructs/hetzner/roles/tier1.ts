@@ -303,7 +303,7 @@ export function sentinelCloudConfig(p: {
 }
 
 /** Ports of the exporters on each server's private address. */
-export const EXPORTER_PORTS = { node: 9100, postgres: 9187 } as const;
+export const EXPORTER_PORTS = { node: 9100, postgres: 9187, valkey: 9121 } as const;
 /** Alertmanager's receiver credentials on the monitoring server: `<dir>/<secret>/<key>` (secrets runbook). */
 export const TIER1_ALERTMANAGER_SECRETS_DIR = '/etc/prometheus/secrets';
 const STAGED = '/etc/ringforge/monitoring';
@@ -358,6 +358,59 @@ export function postgresExporterCloudConfig(p: { readonly privateIp: string; rea
       ...(p.primary ? [['runuser', '-u', 'postgres', '--', 'psql', '-c', createRole]] : []),
       ['cp', `${STAGED}/default-postgres-exporter`, '/etc/default/prometheus-postgres-exporter'],
       ['systemctl', 'restart', 'prometheus-postgres-exporter'],
+    ],
+  };
+}
+
+/**
+ * Debian's Redis exporter on a Valkey server's private address, for the local server. It gets the
+ * password as REDIS_PASSWORD from a file under /run that root writes from the secret before each
+ * start (never on a command line); the password's arrival starts it, as it does the sentinel.
+ */
+export function valkeyExporterCloudConfig(p: { readonly privateIp: string }): CloudConfig {
+  const envFile = '/run/ringforge-redis-exporter/env';
+  const writeEnv = [
+    '#!/bin/sh',
+    '# The exporter reads the Valkey password from its environment; only its user can read this copy.',
+    'set -eu',
+    'umask 077',
+    `install -d -m 0700 -o prometheus -g prometheus ${envFile.slice(0, envFile.lastIndexOf('/'))}`,
+    `printf 'REDIS_PASSWORD=%s\\n' "$(cat ${REDIS_PASSWORD_FILE})" > ${envFile}`,
+    `chown prometheus:prometheus ${envFile}`,
+    '',
+  ].join('\n');
+  return {
+    writeFiles: [
+      {
+        path: `${STAGED}/default-redis-exporter`,
+        content: defaultsFile([
+          `--web.listen-address=${p.privateIp}:${EXPORTER_PORTS.valkey}`,
+          '--redis.addr=redis://127.0.0.1:6379',
+        ]),
+      },
+      { path: '/usr/local/sbin/ringforge-redis-exporter-env', permissions: '0755', content: writeEnv },
+      {
+        path: '/etc/systemd/system/prometheus-redis-exporter.service.d/ringforge.conf',
+        content: systemdUnit({
+          Unit: { ConditionPathExists: REDIS_PASSWORD_FILE },
+          // As root (+): it reads the root-only password file. Environment files are read as each command starts.
+          Service: { ExecStartPre: '+/usr/local/sbin/ringforge-redis-exporter-env', EnvironmentFile: `-${envFile}` },
+        }),
+      },
+      {
+        path: '/etc/systemd/system/ringforge-redis-exporter.path',
+        content: systemdUnit({
+          Path: { PathExists: REDIS_PASSWORD_FILE, Unit: 'prometheus-redis-exporter.service' },
+          Install: { WantedBy: 'multi-user.target' },
+        }),
+      },
+    ],
+    runcmd: [
+      aptInstall('prometheus-redis-exporter'),
+      ['cp', `${STAGED}/default-redis-exporter`, '/etc/default/prometheus-redis-exporter'],
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', '--now', 'ringforge-redis-exporter.path'],
+      ['systemctl', 'restart', 'prometheus-redis-exporter'],
     ],
   };
 }

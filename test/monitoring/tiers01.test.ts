@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { renderCompose, renderMonitoringFiles } from '../../constructs/hetzner/roles/single-node.ts';
+import { monitoringServerCloudConfig } from '../../constructs/hetzner/roles/tier1.ts';
 import { backupMetricScript } from '../../constructs/hetzner/roles/wal-shipping.ts';
 import {
   BACKUP_METRICS,
@@ -149,6 +150,15 @@ describe('tiers 0-1 monitoring under promtool and amtool', () => {
 });
 
 describe('tiers 0-1 monitoring on the servers', () => {
+  test("tier 1 refuses a webhook receiver, whose url_file Debian bookworm's Alertmanager 0.25 does not know", () => {
+    const webhook = { name: 'hook', type: 'webhook' as const, url: { secret: 'alertmanager-hook', key: 'url' } };
+    const alerting = { ...tier1.alerting, receivers: [...tier1.alerting.receivers, webhook] };
+    assert.throws(
+      () => monitoringServerCloudConfig({ monitoring: { ...serverMonitoringOf(tier1), alerting }, targets: {} }),
+      /alerting\.receivers\.1\.type: a webhook receiver \(hook\) needs Alertmanager 0\.26/,
+    );
+  });
+
   test('tier 0: only Prometheus and Alertmanager publish ports, on the loopback, and Prometheus keeps 30 days', () => {
     const compose = parse(renderCompose(singleNodeProps(dev))) as {
       services: Record<string, { ports?: string[]; command?: string[]; image: string }>;

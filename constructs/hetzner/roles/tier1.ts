@@ -424,6 +424,14 @@ export function monitoringServerCloudConfig(p: {
   readonly monitoring: ServerMonitoring;
   readonly targets: ScrapeTargets;
 }): CloudConfig {
+  p.monitoring.alerting.receivers.forEach((r, i) => {
+    if (r.type === 'webhook') {
+      throw new Error(
+        `alerting.receivers.${i}.type: a webhook receiver (${r.name}) needs Alertmanager 0.26 or later to read its URL ` +
+          `from a file; tier 1 runs Debian bookworm's 0.25 (use slack, email or pagerduty)`,
+      );
+    }
+  });
   const files = {
     'prometheus.yml': renderPrometheusConfig(p.monitoring, {
       targets: { ...p.targets, prometheus: ['127.0.0.1:9090'], alertmanager: ['127.0.0.1:9093'] },

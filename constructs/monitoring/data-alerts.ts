@@ -13,6 +13,8 @@ export interface DataAlertParams {
 export interface PostgresMetrics {
   /** The label naming one Postgres instance. */
   readonly instance: string;
+  /** 1 while a Postgres instance answers its exporter. */
+  readonly up: string;
   /** The label backups are grouped by: one backup history per cluster. */
   readonly backupGroup: string;
   /** Label matchers of the backup timestamps' exporter, from the scope's Postgres matchers. */
@@ -39,6 +41,8 @@ export interface PostgresMetrics {
  */
 export const CLOUDNATIVE_PG_METRICS: PostgresMetrics = {
   instance: 'pod',
+  // The exporter runs inside the instance's pod: the pod's scrape fails when the instance is gone.
+  up: 'up',
   backupGroup: 'namespace',
   backupSource: (postgres) => postgres,
   lastBackup: 'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp',

@@ -1,3 +1,4 @@
+import { CLOUDNATIVE_PG_METRICS } from './data-alerts.ts';
 import { alertOf, type AlertingRule, type MetricScope } from './rules.ts';
 
 /**
@@ -6,11 +7,12 @@ import { alertOf, type AlertingRule, type MetricScope } from './rules.ts';
  * gets one page for the region instead of one per part.
  */
 export function regionAlerts(scope: MetricScope): AlertingRule[] {
-  const down = (matchers: string) => `(sum(up{${matchers}}) or vector(0)) == 0`;
+  const down = (matchers: string, up = 'up') => `(sum(${up}{${matchers}}) or vector(0)) == 0`;
+  const postgresUp = (scope.postgresMetrics ?? CLOUDNATIVE_PG_METRICS).up;
   return [
     alertOf(scope, {
       alert: 'RingforgeRegionDown',
-      expr: `${down(scope.hub)} and on () ${down(scope.postgres)}`,
+      expr: `${down(scope.hub)} and on () ${down(scope.postgres, postgresUp)}`,
       for: '2m',
       severity: 'critical',
       summary: `Region ${scope.region} serves nothing: no hub replica and no Postgres instance answers (runbooks/region-loss.md).`,

@@ -43,6 +43,8 @@ const REPLICATION_QUERY = 'ringforge_replication';
  */
 export const POSTGRES_EXPORTER_METRICS: PostgresMetrics = {
   instance: 'instance',
+  // The exporter answers while Postgres is down; pg_up says whether it reached Postgres.
+  up: 'pg_up',
   backupGroup: 'job',
   backupSource: () => `job="${SERVER_JOBS.node}"`,
   lastBackup: BACKUP_METRICS.success,

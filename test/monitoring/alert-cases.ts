@@ -68,7 +68,7 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
         what: 'no hub and no Postgres instance answers',
         series: [
           { series: hub('up'), values: '0x20' },
-          { series: pg('up'), values: '0x20' },
+          { series: pg(m.up), values: '0x20' },
         ],
         at: '10m',
       },
@@ -77,7 +77,7 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
           what: 'the hubs are down but Postgres answers',
           series: [
             { series: hub('up'), values: '0x20' },
-            { series: pg('up'), values: '1x20' },
+            { series: pg(m.up), values: '1x20' },
           ],
           at: '10m',
         },

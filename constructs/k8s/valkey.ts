@@ -17,7 +17,7 @@ export interface ValkeySnapshotStore {
   readonly s3Region: string;
   /** Secret in the namespace with `ACCESS_KEY_ID` and `ACCESS_SECRET_KEY`. */
   readonly credentialsSecret: string;
-  /** Cron schedule of the snapshot job. @default '17 * /6 * * *' without the space: every 6 hours */
+  /** Cron schedule of the snapshot job. @default - every 6 hours, at minute 17 */
   readonly schedule?: string;
 }
 

@@ -98,6 +98,14 @@ function pod(index: number, scripts: Record<string, string>) {
       sentinel = start([join(paths.data, 'sentinel.conf'), '--sentinel']);
     },
     processes: () => [server, sentinel].filter((c): c is ChildProcess => c !== undefined),
+    /** Kills the server alone and starts it again with more settings, the sentinel untouched. */
+    async restartServer(settings: readonly string[]) {
+      const exited = new Promise((r) => server!.once('exit', r));
+      server!.kill('SIGKILL');
+      await exited;
+      appendFileSync(join(paths.config, 'valkey.conf'), settings.map((line) => `${line}\n`).join(''));
+      server = start([join(paths.config, 'valkey.conf')]);
+    },
     /** SIGKILL both, as a lost node would. */
     kill() {
       for (const child of [server, sentinel]) child?.kill('SIGKILL');
@@ -276,5 +284,49 @@ describe('Valkey pod scripts (three pods on loopback)', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('while a replica replays its AOF it answers LOADING: alive, not started, not ready; then ready', async () => {
+    const promoted = await sentinelPrimary(ADDRESSES[1]!);
+    const replica = pods.find((p) => p.address !== promoted)!;
+    const client = new Redis({ host: replica.address, port: 6379, password: PASSWORD, retryStrategy: () => null });
+    const primary = new Redis({ host: promoted, port: 6379, password: PASSWORD, retryStrategy: () => null });
+    try {
+      const writes = primary.pipeline();
+      for (let i = 0; i < 20_000; i++) writes.set(`rf:load:${i}`, i);
+      await writes.exec();
+      await eventually(async () => assert.equal(await client.dbsize(), 20_001), 10_000);
+      // The replica's AOF becomes one RDB base, whose loading key-load-delay (µs per key) slows down.
+      await client.call('BGREWRITEAOF');
+      await eventually(async () => {
+        const info = await client.info('persistence');
+        assert.match(info, /aof_rewrite_in_progress:0/);
+        assert.match(info, /aof_rewrite_scheduled:0/);
+      }, 10_000);
+    } finally {
+      client.disconnect();
+      primary.disconnect();
+    }
+    // A small data set is loaded between two event loop turns (every 2 MB by default): turns every
+    // 1 kB let the server answer LOADING during this test's slowed load, as it does during a large one.
+    await replica.restartServer(['key-load-delay 200', 'loading-process-events-interval-bytes 1024']);
+    const seen = { loading: false };
+    await eventually(() => {
+      const ping = replica.run('probe.sh', ['live'], { PROBE_HOST: replica.address });
+      if (ping.status !== 0) throw new Error('not answering yet');
+      const answer = spawnSync('valkey-cli', ['-h', replica.address, 'PING'], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, REDISCLI_AUTH: PASSWORD },
+        encoding: 'utf8',
+      }).stdout;
+      assert.match(answer, /LOADING/, 'caught while loading');
+      seen.loading = true;
+      assert.equal(replica.probe('startup'), 1, 'startup waits for the load');
+      assert.equal(replica.probe('ready'), 1, 'not ready while loading');
+      assert.equal(replica.probe('live'), 0, 'a loading server is alive');
+    }, 10_000);
+    assert.ok(seen.loading);
+    await eventually(() => {
+      for (const mode of ['startup', 'live', 'ready']) assert.equal(replica.probe(mode), 0, `${mode} after the load`);
+    }, 30_000);
   });
 });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { NODE_EXPORTER_TEXTFILE_DIR } from '../../constructs/monitoring/servers.ts';
 import { localizeCompose, type LocalizeOptions } from '../../scripts/containers/compose-local.ts';
 import { repoRoot } from '../../scripts/lib/tools.ts';
 
@@ -17,9 +18,25 @@ const options: LocalizeOptions = {
     valkey: 'localhost/valkey:1',
     hub: 'localhost/hub:1',
     proxy: 'localhost/nginx:1',
+    prometheus: 'localhost/prometheus:1',
+    alertmanager: 'localhost/alertmanager:1',
+    'node-exporter': 'localhost/node-exporter:1',
+    'postgres-exporter': 'localhost/postgres-exporter:1',
+    'valkey-exporter': 'localhost/redis-exporter:1',
   },
-  hostPaths: { '/etc/ringforge': '/scratch/etc', '/mnt/data': '/scratch/data' },
-  ports: { 'postgres:5432': 40001, 'hub:9090': 40004, 'proxy:8080': 40002, 'proxy:8443': 40003 },
+  hostPaths: {
+    '/etc/ringforge': '/scratch/etc',
+    '/mnt/data': '/scratch/data',
+    [NODE_EXPORTER_TEXTFILE_DIR]: '/scratch/textfiles',
+  },
+  ports: {
+    'postgres:5432': 40001,
+    'hub:9090': 40004,
+    'proxy:8080': 40002,
+    'proxy:8443': 40003,
+    'prometheus:9090': 40005,
+    'alertmanager:9093': 40006,
+  },
 };
 
 /** The document with the substituted fields removed, to compare what must stay the same. */

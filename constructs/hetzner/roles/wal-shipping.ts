@@ -60,7 +60,9 @@ export function backupMetricScript(textfileDir = NODE_EXPORTER_TEXTFILE_DIR): st
     'previous() { sed -n "s/^$1 //p" "$file" 2>/dev/null || true; }',
     `success=$(previous ${BACKUP_METRICS.success})`,
     `failure=$(previous ${BACKUP_METRICS.failure})`,
-    'case "${SERVICE_RESULT:-}" in',
+    // systemd sets SERVICE_RESULT for ExecStopPost; no ${...} here: the script travels in Terraform strings.
+    'result=$(printenv SERVICE_RESULT || true)',
+    'case "$result" in',
     '  success) success=$(date +%s) ;;',
     '  *) failure=$(date +%s) ;;',
     'esac',

@@ -3,7 +3,7 @@ import { withTimeout } from '../db/database.ts';
 import type { RedisTarget } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { Subscriptions, type Bus } from './bus.ts';
-import { connectInBackground, connectRedis, notConnected } from './redis.ts';
+import { connectInBackground, connectRedis, notConnected, requirePrimary } from './redis.ts';
 
 /**
  * Redis pub/sub; one connection publishes, one subscribes (a subscribed connection can do nothing else).
@@ -48,7 +48,7 @@ export function createRedisBus(target: RedisTarget, log: Logger): Bus & { readon
     async ping(timeoutMs) {
       const down = notConnected(commands, 'commands') ?? notConnected(subscriber, 'subscriber');
       if (down !== undefined) throw new Error(down);
-      await withTimeout(Promise.all([commands.ping(), subscriber.ping()]), timeoutMs, 'Redis');
+      await withTimeout(Promise.all([requirePrimary(commands, 'commands'), subscriber.ping()]), timeoutMs, 'Redis');
     },
     async close() {
       await Promise.allSettled([commands.quit(), subscriber.quit()]);

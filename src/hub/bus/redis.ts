@@ -18,6 +18,9 @@ export function connectRedis(target: RedisTarget, role: string, log: Logger): Re
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
+    // A write that reached a replica (a primary demoted under this connection): reconnect, which
+    // through Sentinel finds the new primary, and send the command again there.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
     ...(target.password === undefined ? {} : { password: target.password }),
   };
   const redis =
@@ -58,4 +61,17 @@ export function connectInBackground(redis: Redis): void {
 export function notConnected(redis: Redis, role: string): string | undefined {
   if (redis.status === 'ready') return undefined;
   return `Redis ${role} connection is ${redis.status === 'wait' ? 'not started' : redis.status}: retrying in the background`;
+}
+
+/**
+ * Answers when the connection reaches a primary. A replica accepts PUBLISH but its messages never
+ * leave it, so a connection left on a demoted primary (it came back as primary and Sentinel turned it
+ * into a replica afterwards) would drop every notification without an error. Such a connection is
+ * dropped, so it reconnects to whatever the sentinels name, and the hub reports not ready meanwhile.
+ */
+export async function requirePrimary(redis: Redis, role: string): Promise<void> {
+  const [serverRole] = (await redis.call('ROLE')) as [string, ...unknown[]];
+  if (serverRole === 'master') return;
+  redis.disconnect(true);
+  throw new Error(`Redis ${role} connection reached a ${serverRole}, not the primary: reconnecting`);
 }

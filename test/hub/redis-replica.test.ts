@@ -1,14 +1,20 @@
 /*
- * A hub whose Redis turned into a replica under it (a demoted primary that Sentinel reconfigured
- * after the hub connected) must not stay there: a replica accepts PUBLISH, but its messages never
- * reach the primary's subscribers, so every notification would be dropped without an error. The hub
- * reports not ready with the reason and serves again once its Redis is a primary. Two real
- * redis-servers on loopback; REPLICAOF demotes and promotes one.
+ * A hub reaching Redis through Sentinel must not stay on a server that turned into a replica under
+ * it (a demoted primary that came back before Sentinel reconfigured it): a replica accepts PUBLISH,
+ * but its messages never reach the primary's subscribers, so every notification would be dropped
+ * without an error. The hub reports not ready with the reason and serves again once it reaches a
+ * primary. Real redis-servers and sentinels on loopback; REPLICAOF swaps the roles behind the
+ * sentinels' back, so no +switch-master notice moves the hub.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { startPostgres, startRedis, type LocalPostgres, type LocalService } from '../../scripts/lib/local-services.ts';
+import {
+  startPostgres,
+  startRedisSentinelGroup,
+  type LocalPostgres,
+  type RedisSentinelGroup,
+} from '../../scripts/lib/local-services.ts';
 import { ADMIN_TOKEN, eventually } from './helpers/hub-harness.ts';
 import { startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
 
@@ -17,17 +23,18 @@ async function readiness(hub: HubProcess): Promise<{ status: number; body: any }
   return { status: response.status, body: await response.json() };
 }
 
-describe('Redis demoted under a running hub (server, one process)', () => {
+describe('Redis demoted under a running hub (Sentinel, one process)', () => {
   let postgres: LocalPostgres;
-  let own: LocalService;
-  let other: LocalService;
+  let group: RedisSentinelGroup;
   let hub: HubProcess;
 
   before(async () => {
-    [postgres, own, other] = await Promise.all([startPostgres(), startRedis(), startRedis()]);
+    [postgres, group] = await Promise.all([startPostgres(), startRedisSentinelGroup()]);
     hub = await startHubProcess(TSX_HUB, {
       DATABASE_URL: postgres.url,
-      REDIS_URL: own.url,
+      REDIS_SENTINELS: group.sentinelAddresses,
+      REDIS_SENTINEL_MASTER: group.masterName,
+      REDIS_PASSWORD_FILE: group.passwordFile,
       HUB_ADMIN_TOKEN: ADMIN_TOKEN,
       HUB_SHUTDOWN_GRACE_MS: '5000',
     });
@@ -35,24 +42,28 @@ describe('Redis demoted under a running hub (server, one process)', () => {
 
   after(async () => {
     await hub?.terminate();
-    await Promise.all([postgres?.stop(), own?.stop(), other?.stop()]);
+    await Promise.all([postgres?.stop(), group?.stop()]);
   });
 
-  it('turns not ready while its Redis is a replica, naming it, and ready again once it is a primary', async () => {
+  it('turns not ready while its connection sits on a replica, naming it, and ready again on a primary', async () => {
     await eventually(async () => assert.equal((await readiness(hub)).status, 200), 15_000);
-    const admin = new Redis(own.url);
+    const [first, second] = group.nodes.map(
+      (node) => new Redis({ port: node.port, host: '127.0.0.1', password: group.password }),
+    );
     try {
-      const { port } = new URL(other.url);
-      await admin.call('REPLICAOF', '127.0.0.1', port);
+      await second!.call('REPLICAOF', 'NO', 'ONE');
+      await first!.call('REPLICAOF', '127.0.0.1', String(group.nodes[1]!.port));
       await eventually(async () => {
         const ready = await readiness(hub);
         assert.equal(ready.status, 503);
         assert.match(ready.body.checks.bus, /reached a slave, not the primary/);
       }, 15_000);
-      await admin.call('REPLICAOF', 'NO', 'ONE');
-      await eventually(async () => assert.equal((await readiness(hub)).status, 200), 15_000);
+      await first!.call('REPLICAOF', 'NO', 'ONE');
+      await second!.call('REPLICAOF', '127.0.0.1', String(group.nodes[0]!.port));
+      await eventually(async () => assert.equal((await readiness(hub)).status, 200), 30_000);
     } finally {
-      admin.disconnect();
+      first!.disconnect();
+      second!.disconnect();
     }
   });
 });

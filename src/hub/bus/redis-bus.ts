@@ -48,7 +48,9 @@ export function createRedisBus(target: RedisTarget, log: Logger): Bus & { readon
     async ping(timeoutMs) {
       const down = notConnected(commands, 'commands') ?? notConnected(subscriber, 'subscriber');
       if (down !== undefined) throw new Error(down);
-      await withTimeout(Promise.all([requirePrimary(commands, 'commands'), subscriber.ping()]), timeoutMs, 'Redis');
+      // Through Sentinel the primary moves under a connection; a direct REDIS_URL names the one server.
+      const primary = target.kind === 'sentinel' ? requirePrimary(commands, 'commands') : commands.ping();
+      await withTimeout(Promise.all([primary, subscriber.ping()]), timeoutMs, 'Redis');
     },
     async close() {
       await Promise.allSettled([commands.quit(), subscriber.quit()]);

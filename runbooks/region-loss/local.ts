@@ -193,6 +193,10 @@ export async function runLocalRegionLossDrill(
       { recovery: true },
     );
     figures.rtoSeconds = since(disasterMs, firstWriteMs);
+    // The first write can be acknowledged between two polls of the watcher: give it a few to see the
+    // ready hub that acknowledged it.
+    const seenReadyBy = Date.now() + 5_000;
+    while (readiness.unreadyAfter(disasterMs)?.toMs === undefined && Date.now() < seenReadyBy) await sleep(50);
     const unready = readiness.unreadyAfter(disasterMs);
     if (unready?.toMs !== undefined) figures.unreadySeconds = since(unready.fromMs, unready.toMs);
 

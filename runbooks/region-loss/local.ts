@@ -157,8 +157,10 @@ export async function runLocalRegionLossDrill(
 
     const disasterMs = Date.now();
     timeline.mark('loss', `REGION LOSS: ${primary.name}'s Postgres and hubs SIGKILLed, Redis stopped, bucket deleted`);
-    load!.event = 'region-loss';
     await loseRegion(primary);
+    // Only now: a DM the lost region acknowledged as it died may not have streamed, which is the
+    // recovery point's loss (the ledger measures it), not a DM the promoted region failed to deliver.
+    load!.event = 'region-loss';
     await workload!.stop();
     const firstWrite = probe!.firstAcknowledged(options.objectives.rtoSeconds * 1000 + 120_000);
     timeline.info(`${workload!.ledger.size} writes acknowledged in ${primary.name} (the ledger)`);

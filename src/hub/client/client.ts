@@ -330,6 +330,12 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       return;
     }
     this.deliver(message);
+    this.deliverBuffered();
+  }
+
+  /** Delivers the buffered messages that now follow on, and forgets those already delivered. */
+  private deliverBuffered(): void {
+    for (const seq of this.outOfOrder.keys()) if (seq <= this.lastSeq) this.outOfOrder.delete(seq);
     for (
       let next = this.outOfOrder.get(this.lastSeq + 1);
       next !== undefined;
@@ -346,7 +352,11 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     this.scheduleAck();
   }
 
-  /* The hub sends in order on one connection, so a gap is rare; the missing messages are fetched. */
+  /*
+   * The hub sends in order on one connection, so a gap is rare; the missing messages are fetched.
+   * What the fetch returns is everything the hub holds after lastSeq, in order: a seq it skips was
+   * never assigned (the jump after a database failover or restore), so those messages follow on.
+   */
   private async fillGap(): Promise<void> {
     if (this.filling) return;
     this.filling = true;
@@ -357,7 +367,8 @@ export class HubClient extends EventEmitter<HubClientEvents> {
           limit: 500,
         });
         if (messages.length === 0) break;
-        for (const message of messages) this.onDm(message);
+        for (const message of messages) if (message.seq > this.lastSeq) this.deliver(message);
+        this.deliverBuffered();
       }
     } catch {
       // A reconnect resumes from lastSeq, which refills the gap anyway.

@@ -30,8 +30,16 @@ export interface SendReceipt {
 }
 
 /**
+ * How far an agent's seq jumps with its first message on a new database timeline (after a failover or
+ * a restore): beyond any number of messages the lost history could have held, so no seq a client has
+ * seen is assigned again, and far below 2^53 after any number of failovers.
+ */
+export const TIMELINE_SEQ_JUMP = 1_000_000_000;
+
+/**
  * Direct messages are written to Postgres before they are acknowledged, with a sequence number per
- * recipient (incremented under the recipient row's lock, so numbers are gapless and commit in order).
+ * recipient (incremented under the recipient row's lock, so numbers commit in order). Numbers are
+ * gapless except for one jump per database timeline (TIMELINE_SEQ_JUMP).
  * Live delivery is a notification over the bus; the recipient's session falls back to the table.
  */
 export class Messages {
@@ -43,8 +51,11 @@ export class Messages {
   async send(sender: Sender, to: string, bodyJson: string, idempotencyKey?: string): Promise<SendReceipt> {
     const { result } = await mutate(this.db, sender.agentId, idempotencyKey, 'dm.send', async (tx) => {
       const [recipient] = await tx.query<{ dm_seq: string | number }>(
-        'UPDATE agents SET dm_seq = dm_seq + 1 WHERE id = $1 AND fleet_id = $2 AND tenant_id = $3 RETURNING dm_seq',
-        [to, sender.fleetId, sender.tenantId],
+        `UPDATE agents SET dm_seq = dm_seq + 1 + CASE WHEN dm_timeline = wal.timeline THEN 0 ELSE $4 END,
+                           dm_timeline = wal.timeline
+         FROM (SELECT ringforge_wal_timeline() AS timeline) wal
+         WHERE id = $1 AND fleet_id = $2 AND tenant_id = $3 RETURNING dm_seq`,
+        [to, sender.fleetId, sender.tenantId, TIMELINE_SEQ_JUMP],
       );
       if (recipient === undefined) throw notFound(`agent ${to} in your fleet`);
       const seq = Number(recipient.dm_seq);

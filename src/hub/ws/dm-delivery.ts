@@ -5,7 +5,9 @@ const BATCH = 200;
 /**
  * Sends one session its direct messages strictly in sequence order. A live notification that is the
  * next expected message is sent at once; anything else (a gap, a notification overtaken by another
- * replica's, the backlog after connecting) is read from the table. The client deduplicates by seq.
+ * replica's, the backlog after connecting) is read from the table. Seqs commit in order, so the table
+ * never shows a gap that later fills: what it skips (a timeline jump) stays skipped. The client
+ * deduplicates by seq.
  * The sent position moves only once a frame is really handed to the socket; `send` answers false
  * when the session is closing, and whatever was not sent goes out on the agent's next session.
  */
@@ -52,7 +54,7 @@ export class DmDelivery {
           const batch = await this.messages.after(this.agentId, this.sentSeq, BATCH);
           for (const message of batch) {
             if (this.bufferedBytes() > this.highWaterBytes) await this.waitForSocket();
-            if (this.stopped || message.seq !== this.sentSeq + 1) break;
+            if (this.stopped) break;
             if (!this.send(message)) return;
             this.sentSeq = message.seq;
           }

@@ -7,6 +7,7 @@ import { repoRoot, toolVersions } from '../scripts/lib/tools.ts';
 import { resolveEnvironment, type HetznerEnvironment } from '../environments/index.ts';
 import prodFile from '../environments/prod.ts';
 import { CLOUDFLARE_PROVIDER_VERSION } from '../stacks/providers.ts';
+import { renderNginxConf } from '../constructs/hetzner/roles/single-node.ts';
 import {
   bodies,
   cloudConfigOf,
@@ -289,30 +290,54 @@ describe('tier 1 (high availability)', () => {
     assert.ok(serversOf(infra, 'hub').every((s) => s.delete_protection === false));
   });
 
-  test('the load balancer terminates TLS with the origin certificate, checks /api/health, keeps WebSockets sticky', () => {
-    const [service] = bodies(infra, 'hcloud_load_balancer_service');
-    assert.equal(service!.protocol, 'https');
-    assert.equal(service!.listen_port, 443);
-    assert.equal(service!.destination_port, 8080);
-    assert.equal(service!.http.redirect_http, true);
-    assert.equal(service!.http.sticky_sessions, true);
-    assert.equal(service!.http.timeout_idle, 300);
-    assert.equal(service!.health_check.http.path, '/api/health');
+  test('the load balancer passes TCP 443 through to nginx on the hubs and checks each hub is ready', () => {
+    const services = bodies(infra, 'hcloud_load_balancer_service');
+    assert.deepEqual(
+      services.map((s) => [s.protocol, s.listen_port, s.destination_port, s.http]),
+      [['tcp', 443, 8443, undefined]],
+      'no TLS on the load balancer: it could not ask for a client certificate',
+    );
+    assert.deepEqual(
+      { ...services[0]!.health_check, http: undefined },
+      { protocol: 'http', port: env.hub.port, interval: 10, timeout: 5, retries: 3, http: undefined },
+    );
+    assert.equal(services[0]!.health_check.http.path, '/api/ready');
     const [target] = bodies(infra, 'hcloud_load_balancer_target');
     assert.equal(target!.label_selector, 'ringforge/environment=ha,ringforge/role=hub');
     assert.equal(target!.use_private_ip, true);
-    const [certificate] = bodies(infra, 'hcloud_uploaded_certificate');
-    assert.match(
-      certificate!.certificate,
-      /cloudflare_origin_ca_certificate\.OriginCertificate_[A-F0-9]+\.certificate/,
-    );
-    assert.equal(certificate!.private_key, '${var.origin_private_key}');
-    assert.equal((infra as any).variable.origin_private_key.sensitive, true);
+    assert.equal(bodies(infra, 'hcloud_load_balancer_network')[0]!.ip, '10.0.1.2');
+    // The origin key stays on the hub servers (secrets runbook), out of Terraform's state.
+    assert.deepEqual(bodies(infra, 'hcloud_uploaded_certificate'), []);
+    assert.equal((infra as any).variable?.origin_private_key, undefined);
   });
 
-  test('hubs publish both listeners on their private address only; the load balancer forwards the public one', () => {
+  test("each hub server runs tier 0's nginx in front of the hub: Cloudflare's origin-pull certificate, public routes only", () => {
     const hubs = serversOf(infra, 'hub');
     assert.equal(hubs.length, 3);
+    hubs.forEach((server, i) => {
+      const config = cloudConfigOf(server);
+      const ip = `10.0.1.${41 + i}`;
+      const conf = writtenFile(config, '/etc/ringforge/nginx.conf');
+      assert.equal(
+        conf,
+        renderNginxConf({ hostname: env.dns.hubHostname, hubPort: env.hub.port, websocketPath: env.hub.websocketPath }),
+      );
+      assert.match(conf, /ssl_verify_client on;/);
+      const proxy = writtenFile(config, '/etc/systemd/system/ringforge-proxy.service');
+      const run = /ExecStart=(.*)/.exec(proxy)![1]!;
+      assert.deepEqual(
+        [...run.matchAll(/--publish (\S+)/g)].map((m) => m[1]),
+        [`${ip}:8443:8443`],
+      );
+      assert.match(run, /--network ringforge /);
+      assert.match(run, /--volume \/etc\/ringforge\/secrets\/tls:\/etc\/nginx\/tls:ro /);
+      assert.match(proxy, /^ConditionPathExists=\/etc\/ringforge\/secrets\/tls\/origin-pull-ca\.pem$/m);
+      assert.ok(String(config.runcmd).includes('ringforge-proxy'), 'the proxy unit is enabled');
+    });
+  });
+
+  test('hubs publish both listeners on their private address only and believe X-Forwarded-For from nginx only', () => {
+    const hubs = serversOf(infra, 'hub');
     hubs.forEach((server, i) => {
       const unit = writtenFile(cloudConfigOf(server), '/etc/systemd/system/ringforge-hub.service');
       const run = /ExecStart=(.*)/.exec(unit)![1]!;
@@ -321,23 +346,19 @@ describe('tier 1 (high availability)', () => {
         [...run.matchAll(/--publish (\S+)/g)].map((m) => m[1]),
         [`${ip}:${env.hub.port}:${env.hub.port}`, `${ip}:${env.hub.adminPort}:${env.hub.adminPort}`],
       );
+      assert.match(run, /--name hub --network ringforge /);
+      assert.match(unit, /^ExecStartPre=.*docker network create --subnet 172\.30\.0\.0\/24 ringforge'$/m);
       for (const setting of [
         'HUB_HOST=0.0.0.0',
         `HUB_PORT=${env.hub.port}`,
         'HUB_ADMIN_HOST=0.0.0.0',
         `HUB_ADMIN_PORT=${env.hub.adminPort}`,
-        // The load balancer's subnet: it reaches the hubs from 10.0.1.2.
-        'HUB_TRUSTED_PROXIES=10.0.1.0/24',
+        // nginx's container network: the load balancer only health-checks the hub directly.
+        'HUB_TRUSTED_PROXIES=172.30.0.0/24',
       ]) {
         assert.ok(run.includes(` --env ${setting} `), `${setting} in ${run}`);
       }
     });
-    const services = bodies(infra, 'hcloud_load_balancer_service');
-    assert.deepEqual(
-      services.map((s) => [s.destination_port, s.health_check.port]),
-      [[env.hub.port, env.hub.port]],
-    );
-    assert.equal(bodies(infra, 'hcloud_load_balancer_network')[0]!.ip, '10.0.1.2');
   });
 
   test('no web port is open on any server: traffic arrives through the load balancer', () => {

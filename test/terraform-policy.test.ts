@@ -87,6 +87,18 @@ describe('Terraform policy', () => {
     );
   });
 
+  test('HC-8 rejects a load balancer that terminates TLS: it cannot require the origin-pull certificate', () => {
+    const v = violationsAfter('ha-infra', (d) => {
+      const service = first(d, 'hcloud_load_balancer_service');
+      service.protocol = 'https';
+      service.http = { certificates: [1], redirect_http: true };
+    });
+    assert.deepEqual(
+      v.map((x) => [x.rule, x.address.replace(/_[0-9A-F]{8}$/, '')]),
+      [['HC-8', 'hcloud_load_balancer_service.LoadBalancer_Tls']],
+    );
+  });
+
   test('HC-5 rejects a zone without strict TLS', () => {
     const v = violationsAfter('dev-edge', (d) => {
       const ssl = Object.values(d.resource.cloudflare_zone_setting).find((s: any) => s.setting_id === 'ssl') as any;

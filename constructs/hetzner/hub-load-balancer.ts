@@ -8,32 +8,36 @@ import type { PrivateNetwork } from './private-network.ts';
 
 /**
  * How the load balancer handles traffic. A class with factories because the two shapes share
- * nothing: one terminates TLS itself, the other leaves services and targets to the cluster.
+ * nothing: one forwards TLS to proxies on the hub servers, the other leaves services and targets to
+ * the cluster.
  */
 export class HubListener {
   /**
-   * Terminate TLS on the load balancer with the given certificates and forward HTTP to the hub
-   * servers selected by label, with sticky sessions so a reconnecting agent returns to its replica.
+   * Forward TCP 443 untouched to the proxy on each hub server selected by label, which terminates
+   * TLS and checks Cloudflare's origin-pull certificate: a load balancer that terminated TLS itself
+   * could not ask for a client certificate, so anyone with its address would skip the edge.
    */
-  static terminateTls(props: {
-    /** hcloud certificate ids served on 443. */
-    readonly certificateIds: readonly (string | number)[];
+  static passTls(props: {
     /** Label selector of the hub servers. */
     readonly targetSelector: string;
-    /** Port the hub listens on. */
-    readonly destinationPort: number;
+    /** Port the proxy on each hub server takes TLS on. */
+    readonly proxyPort: number;
+    /** Port of the hub's public listener, health-checked over the private network. */
+    readonly hubPort: number;
     /**
-     * Seconds an idle connection stays open; WebSocket heartbeats must come more often than this.
-     * @default 300
-     */
-    readonly timeoutIdleSeconds?: number;
-    /**
-     * Liveness path polled on every target.
-     * @default '/api/health'
+     * Readiness path polled on every target's hub.
+     * @default '/api/ready'
      */
     readonly healthCheckPath?: string;
   }): HubListener {
-    return new HubListener('tls', props);
+    for (const [name, port] of [
+      ['proxyPort', props.proxyPort],
+      ['hubPort', props.hubPort],
+    ] as const) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new Error(`${name} must be an integer between 1 and 65535 (got ${port})`);
+    }
+    return new HubListener('passthrough', props);
   }
 
   /**
@@ -45,8 +49,8 @@ export class HubListener {
   }
 
   private constructor(
-    readonly kind: 'tls' | 'cluster',
-    readonly tls: Parameters<typeof HubListener.terminateTls>[0] | undefined,
+    readonly kind: 'passthrough' | 'cluster',
+    readonly passthrough: Parameters<typeof HubListener.passTls>[0] | undefined,
   ) {}
 }
 
@@ -91,40 +95,28 @@ export class HubLoadBalancer extends Construct {
       dependsOn: [props.network.subnet],
     });
 
-    const tls = props.listener.tls;
-    if (!tls) return;
-    if (tls.certificateIds.length === 0)
-      throw new Error('certificateIds must list at least one certificate (got none)');
-    const idle = tls.timeoutIdleSeconds ?? 300;
-    if (idle < 30 || idle > 3600) throw new Error(`timeoutIdleSeconds must be between 30 and 3600 (got ${idle})`);
-
+    const pass = props.listener.passthrough;
+    if (!pass) return;
     new LoadBalancerTarget(this, 'Targets', {
       loadBalancerId: Token.asNumber(this.resource.id),
       type: 'label_selector',
-      labelSelector: tls.targetSelector,
+      labelSelector: pass.targetSelector,
       usePrivateIp: true,
       dependsOn: [attachment],
     });
-    new LoadBalancerService(this, 'Https', {
+    // No sticky sessions in TCP mode: a reconnecting agent resumes on whichever hub it reaches.
+    new LoadBalancerService(this, 'Tls', {
       loadBalancerId: this.resource.id,
-      protocol: 'https',
+      protocol: 'tcp',
       listenPort: 443,
-      destinationPort: tls.destinationPort,
-      http: {
-        certificates: tls.certificateIds.map((c) => Token.asNumber(c)),
-        redirectHttp: true,
-        stickySessions: true,
-        cookieName: 'RINGFORGE_LB',
-        cookieLifetime: 3600,
-        timeoutIdle: idle,
-      },
+      destinationPort: pass.proxyPort,
       healthCheck: {
         protocol: 'http',
-        port: tls.destinationPort,
+        port: pass.hubPort,
         interval: 10,
         timeout: 5,
         retries: 3,
-        http: { path: tls.healthCheckPath ?? '/api/health', statusCodes: ['200'] },
+        http: { path: pass.healthCheckPath ?? '/api/ready', statusCodes: ['200'] },
       },
     });
   }

@@ -1,10 +1,9 @@
-import { Token } from 'cdktf';
-import { UploadedCertificate } from '../../.gen/providers/hcloud/uploaded-certificate';
 import { renderCloudConfig } from '../../constructs/hetzner/cloud-config.ts';
 import { HubListener, HubLoadBalancer } from '../../constructs/hetzner/hub-load-balancer.ts';
 import { DOCKER_IMAGE } from '../../constructs/hetzner/roles/single-node.ts';
 import {
   EXPORTER_PORTS,
+  HUB_NODE_PROXY_PORT,
   hubNodeCloudConfig,
   monitoringServerCloudConfig,
   nodeExporterCloudConfig,
@@ -45,7 +44,7 @@ function group(ctx: LayoutContext, role: 'hub' | 'postgres' | 'valkey', userData
 }
 
 /**
- * Tier 1: hubs behind a Hetzner load balancer that terminates TLS with the origin certificate;
+ * Tier 1: hubs behind a Hetzner load balancer that passes TLS through to nginx on each hub server;
  * Postgres primary + streaming replica and Valkey primary + replica on the private network. No
  * server takes web traffic from the internet directly.
  */
@@ -97,10 +96,10 @@ export const highAvailability: Layout = (ctx) => {
       nodeExporterCloudConfig({ privateIp }),
       hubNodeCloudConfig({
         hubImage: `${env.hub.image.repository}@${env.hub.image.digest}`,
+        hostname: env.dns.hubHostname,
         hubPort: env.hub.port,
         hubAdminPort: env.hub.adminPort,
-        // The load balancer reaches the hubs from its address in this subnet.
-        trustedProxies: [network.subnetRange],
+        websocketPath: env.hub.websocketPath,
         drainSeconds: env.hub.drainSeconds,
         privateIp,
         sentinels: sentinelHosts.map((host) => `${host}:${SENTINEL_PORT}`),
@@ -108,25 +107,18 @@ export const highAvailability: Layout = (ctx) => {
     ),
   );
 
-  const certificate = new UploadedCertificate(ctx.stack, 'UploadedOriginCertificate', {
-    name: `${ctx.prefix}-origin`,
-    certificate: ctx.originCertificate.resource.certificate,
-    privateKey: ctx.secretVariable(
-      'origin_private_key',
-      'PEM private key of the origin CSR, for TLS on the load balancer',
-    ).stringValue,
-    labels: hetznerLabels(ctx.labels('certificate')),
-  });
+  // TLS ends at nginx on each hub server, which requires Cloudflare's origin-pull certificate; the
+  // origin key stays on those servers (secrets runbook), never in Terraform's state.
   const lb = new HubLoadBalancer(ctx.stack, 'LoadBalancer', {
     name: `${ctx.prefix}-hub`,
     location: ctx.region.location,
     network,
     privateIp: ip('loadBalancer'),
     labels: hetznerLabels(ctx.labels('load-balancer')),
-    listener: HubListener.terminateTls({
-      certificateIds: [Token.asString(certificate.id)],
+    listener: HubListener.passTls({
       targetSelector: roleSelector(ctx.labels('hub')),
-      destinationPort: env.hub.port,
+      proxyPort: HUB_NODE_PROXY_PORT,
+      hubPort: env.hub.port,
     }),
   });
   return { ipv4: lb.resource.ipv4, ipv6: lb.resource.ipv6 };

@@ -109,7 +109,7 @@ const noPlainHttpOnLoadBalancers: Check = (stack, doc) =>
       rule: 'HC-4',
       stack,
       address: addr('hcloud_load_balancer_service', name),
-      message: `serves plain ${body.protocol} on ${body.listen_port ?? 80}; use https with redirect_http`,
+      message: `serves plain ${body.protocol} on ${body.listen_port ?? 80}; pass TLS through on 443 (tcp) instead`,
     }));
 
 const REQUIRED_ZONE_SETTINGS: Record<string, string> = {
@@ -160,13 +160,22 @@ const ALLOWLIST = /^\(not http\.request\.uri\.path in \{((?: ?"[^"]*")+)\}\)$/;
 /**
  * An edge that proxies hostnames locks the origin to Cloudflare (Authenticated Origin Pulls on:
  * the origin refuses clients without Cloudflare's certificate) and lets only public paths through:
- * a custom rule blocks every path outside an allowlist that holds no private path.
+ * a custom rule blocks every path outside an allowlist that holds no private path. A Hetzner load
+ * balancer that terminates TLS cannot ask for that certificate, so its services pass TLS through.
  */
 const originOnlyThroughCloudflare: Check = (stack, doc) => {
+  const found: Violation[] = resources(doc, 'hcloud_load_balancer_service')
+    .filter(({ body }) => body.protocol === 'https')
+    .map(({ name }) => ({
+      rule: 'HC-8',
+      stack,
+      address: addr('hcloud_load_balancer_service', name),
+      message:
+        "terminates TLS on the load balancer, which cannot require Cloudflare's origin-pull certificate: pass TCP 443 through to a proxy that does",
+    }));
   const servesHostnames =
     resources(doc, 'cloudflare_dns_record').length + resources(doc, 'cloudflare_load_balancer').length > 0;
-  if (!servesHostnames) return [];
-  const found: Violation[] = [];
+  if (!servesHostnames) return found;
   if (!resources(doc, 'cloudflare_authenticated_origin_pulls_settings').some(({ body }) => body.enabled === true)) {
     found.push({
       rule: 'HC-8',

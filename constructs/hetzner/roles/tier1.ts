@@ -11,6 +11,7 @@ import {
   type ServerMonitoring,
 } from '../../monitoring/servers.ts';
 import type { CloudConfig } from '../cloud-config.ts';
+import { ORIGIN_PULL_CA_FILE, renderNginxConf, SINGLE_NODE_IMAGES } from './single-node.ts';
 import { bindDataVolume } from './data-volume.ts';
 import { systemdUnit } from './systemd.ts';
 import { walShipping, type BackupTarget } from './wal-shipping.ts';
@@ -32,41 +33,48 @@ const REDIS_PASSWORD_FILE = '/etc/ringforge/secrets/redis-password';
 
 export interface HubNodeProps {
   readonly hubImage: string;
-  /** Public listener (WebSocket, health): the load balancer's destination port. */
+  /** Public hostname nginx answers for. */
+  readonly hostname: string;
+  /** Public listener (WebSocket, health): nginx's upstream, and the load balancer's health checks. */
   readonly hubPort: number;
   /**
    * Operations listener (`/metrics`, admin API), published on the private address only.
    * @default 9090
    */
   readonly hubAdminPort?: number;
-  /**
-   * Addresses or ranges the load balancer reaches the hub from, whose `X-Forwarded-For` the hub
-   * believes: the load balancer's private address, or the private subnet it sits in.
-   */
-  readonly trustedProxies: readonly string[];
+  /** Path agents open their WebSocket on. @default '/ws' */
+  readonly websocketPath?: string;
   readonly drainSeconds: number;
   readonly privateIp: string;
   /** Private `address:port` of each Valkey sentinel; the hub asks them where the primary is. */
   readonly sentinels: readonly string[];
 }
 
+/** Port nginx takes TLS on, on the private address: the load balancer passes TCP 443 through to it. */
+export const HUB_NODE_PROXY_PORT = 8443;
+/** The container network of the hub and nginx; the hub believes `X-Forwarded-For` from it only. */
+const PROXY_NETWORK = { name: 'ringforge', cidr: '172.30.0.0/24' } as const;
+const TLS_DIR = '/etc/ringforge/secrets/tls';
+
 /**
- * A hub server (image DOCKER_IMAGE): the hub container as a systemd unit, both listeners published
- * on the private address only. The load balancer forwards to the public one; nothing on the
- * internet reaches either (the firewall admits SSH only, and the load balancer has no service for
- * the operations port).
+ * A hub server (image DOCKER_IMAGE): the hub container and, in front of it, tier 0's nginx
+ * (renderNginxConf: TLS with the origin certificate, Cloudflare's origin-pull certificate required,
+ * the public routes only), each a systemd unit on one container network. The load balancer passes
+ * TCP 443 through to nginx on the private address and health-checks the hub's public port there;
+ * the operations port is published privately for Prometheus. Nothing on the internet reaches any of
+ * them (the firewall admits SSH only).
  */
 export function hubNodeCloudConfig(p: HubNodeProps): CloudConfig {
   const adminPort = p.hubAdminPort ?? DEFAULT_HUB_ADMIN_PORT;
   const environment = {
-    ...hubListenerEnvironment({ port: p.hubPort, adminPort, trustedProxies: p.trustedProxies }),
+    ...hubListenerEnvironment({ port: p.hubPort, adminPort, trustedProxies: [PROXY_NETWORK.cidr] }),
     HUB_SHUTDOWN_GRACE_MS: String(p.drainSeconds * 1000),
     REDIS_SENTINELS: p.sentinels.join(','),
     REDIS_SENTINEL_MASTER: SENTINEL_MASTER,
     REDIS_PASSWORD_FILE: '/run/secrets/redis-password',
   };
-  const run = [
-    '/usr/bin/docker run --rm --name hub',
+  const hub = [
+    `/usr/bin/docker run --rm --name hub --network ${PROXY_NETWORK.name}`,
     `--publish ${p.privateIp}:${p.hubPort}:${p.hubPort} --publish ${p.privateIp}:${adminPort}:${adminPort}`,
     '--read-only --tmpfs /tmp --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges:true',
     `--volume ${HUB_REDIS_PASSWORD}:/run/secrets/redis-password:ro`,
@@ -76,8 +84,24 @@ export function hubNodeCloudConfig(p: HubNodeProps): CloudConfig {
     `--stop-timeout ${p.drainSeconds + 5}`,
     p.hubImage,
   ].join(' ');
+  const proxy = [
+    `/usr/bin/docker run --rm --name hub-proxy --network ${PROXY_NETWORK.name}`,
+    `--publish ${p.privateIp}:${HUB_NODE_PROXY_PORT}:8443`,
+    '--read-only --tmpfs /tmp --tmpfs /var/cache/nginx --tmpfs /var/run --security-opt no-new-privileges:true',
+    `--volume /etc/ringforge/nginx.conf:/etc/nginx/nginx.conf:ro --volume ${TLS_DIR}:/etc/nginx/tls:ro`,
+    SINGLE_NODE_IMAGES.proxy,
+  ].join(' ');
+  const network = `/bin/sh -c 'docker network inspect ${PROXY_NETWORK.name} >/dev/null 2>&1 || docker network create --subnet ${PROXY_NETWORK.cidr} ${PROXY_NETWORK.name}'`;
+  const nginxConf = renderNginxConf({
+    hostname: p.hostname,
+    hubPort: p.hubPort,
+    hubAdminPort: adminPort,
+    websocketPath: p.websocketPath,
+    networkCidr: PROXY_NETWORK.cidr,
+  });
   return {
     writeFiles: [
+      { path: '/etc/ringforge/nginx.conf', content: nginxConf },
       {
         path: '/etc/systemd/system/ringforge-hub.service',
         content: systemdUnit({
@@ -88,10 +112,37 @@ export function hubNodeCloudConfig(p: HubNodeProps): CloudConfig {
             ConditionPathExists: ['/etc/ringforge/secrets/hub.env', REDIS_PASSWORD_FILE],
           },
           Service: {
-            // The secrets directory is root's; the container's user reads a copy on the tmpfs /run.
-            ExecStartPre: `/usr/bin/install -D -m 0400 -o 10001 -g 10001 ${REDIS_PASSWORD_FILE} ${HUB_REDIS_PASSWORD}`,
-            ExecStart: run,
+            ExecStartPre: [
+              network,
+              // The secrets directory is root's; the container's user reads a copy on the tmpfs /run.
+              `/usr/bin/install -D -m 0400 -o 10001 -g 10001 ${REDIS_PASSWORD_FILE} ${HUB_REDIS_PASSWORD}`,
+            ],
+            ExecStart: hub,
             ExecStop: '/usr/bin/docker stop hub',
+            Restart: 'always',
+            RestartSec: '2',
+          },
+          Install: { WantedBy: 'multi-user.target' },
+        }),
+      },
+      {
+        path: '/etc/systemd/system/ringforge-proxy.service',
+        content: systemdUnit({
+          Unit: {
+            Description: 'RingForge origin proxy (TLS, Authenticated Origin Pulls)',
+            After: ['docker.service', 'ringforge-hub.service'],
+            Requires: 'docker.service',
+            // nginx cannot check Cloudflare's certificate without these (secrets runbook).
+            ConditionPathExists: [
+              `${TLS_DIR}/origin.crt`,
+              `${TLS_DIR}/origin.key`,
+              `${TLS_DIR}/${ORIGIN_PULL_CA_FILE}`,
+            ],
+          },
+          Service: {
+            ExecStartPre: network,
+            ExecStart: proxy,
+            ExecStop: '/usr/bin/docker stop hub-proxy',
             Restart: 'always',
             RestartSec: '2',
           },
@@ -100,9 +151,9 @@ export function hubNodeCloudConfig(p: HubNodeProps): CloudConfig {
       },
     ],
     runcmd: [
-      ['install', '-d', '-m', '0700', '/etc/ringforge/secrets'],
+      ['install', '-d', '-m', '0700', '/etc/ringforge/secrets', TLS_DIR],
       ['systemctl', 'daemon-reload'],
-      ['systemctl', 'enable', 'ringforge-hub'],
+      ['systemctl', 'enable', 'ringforge-hub', 'ringforge-proxy'],
     ],
   };
 }

@@ -42,6 +42,18 @@ export interface Dashboard {
   readonly from?: string;
 }
 
+/**
+ * The p95 and p99 queries of a Prometheus histogram over 5 minutes, one series per value of the
+ * `by` labels (named in the legend too).
+ */
+export function latencyPercentiles(buckets: string, selector: string, by: readonly string[] = []): Query[] {
+  const legend = by.map((label) => ` {{${label}}}`).join('');
+  return ([0.95, 0.99] as const).map((q) => ({
+    expr: `histogram_quantile(${q}, sum by (${['le', ...by].join(', ')}) (rate(${buckets}{${selector}}[5m])))`,
+    legend: `p${Math.round(q * 100)}${legend}`,
+  }));
+}
+
 const GRID_COLUMNS = 24;
 const HEIGHT = { timeseries: 8, stat: 4 } as const;
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;

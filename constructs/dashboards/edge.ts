@@ -1,10 +1,7 @@
-import type { Dashboard } from './builder.ts';
+import { latencyPercentiles, type Dashboard } from './builder.ts';
 
 /** The HTTPS entrypoint the hub's Gateway listener binds; the metrics entrypoint is not the edge. */
 const ENTRYPOINT = 'entrypoint="websecure"';
-
-const quantile = (q: number, selector: string) =>
-  `histogram_quantile(${q}, sum by (le) (rate(traefik_entrypoint_request_duration_seconds_bucket{${selector}, ${ENTRYPOINT}}[5m])))`;
 
 /**
  * The edge inside the cluster: the Traefik gateway in front of the hub. Cloudflare's side (WAF,
@@ -44,10 +41,7 @@ export function edgeDashboard(controller: string): Dashboard {
             title: 'Latency',
             description: 'Requests only: a WebSocket is counted once its upgrade is answered.',
             unit: 's',
-            queries: [
-              { expr: quantile(0.95, controller), legend: 'p95' },
-              { expr: quantile(0.99, controller), legend: 'p99' },
-            ],
+            queries: latencyPercentiles('traefik_entrypoint_request_duration_seconds_bucket', at),
           },
         ],
       },

@@ -1,9 +1,7 @@
 import type { MetricScope } from '../monitoring/rules.ts';
-import type { Dashboard } from './builder.ts';
+import { latencyPercentiles, type Dashboard } from './builder.ts';
 
 const rate = (metric: string, selector: string, by: string) => `sum by (${by}) (rate(${metric}{${selector}}[5m]))`;
-const quantile = (q: number, selector: string) =>
-  `histogram_quantile(${q}, sum by (le, type) (rate(hub_request_duration_seconds_bucket{${selector}}[5m])))`;
 
 /** The hub: its agents, what they send, how fast it answers, and the process under it. */
 export function hubDashboard(scope: MetricScope): Dashboard {
@@ -74,10 +72,7 @@ export function hubDashboard(scope: MetricScope): Dashboard {
           {
             title: 'Request latency',
             unit: 's',
-            queries: [
-              { expr: quantile(0.95, hub), legend: 'p95 {{type}}' },
-              { expr: quantile(0.99, hub), legend: 'p99 {{type}}' },
-            ],
+            queries: latencyPercentiles('hub_request_duration_seconds_bucket', hub, ['type']),
           },
           {
             title: 'Failed requests / s',

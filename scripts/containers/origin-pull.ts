@@ -27,9 +27,8 @@ function openssl(args: readonly string[]): void {
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-/** A CA valid for a day and a client certificate it signs, written to `dir` as `<name>-*.pem`. */
-export function makeClientPki(dir: string, name: string): ClientPki {
-  const p = (file: string) => join(dir, `${name}-${file}`);
+/** A new key and a certificate it signs itself, valid for a day. */
+function selfSigned(subject: string, keyFile: string, certFile: string, extensions: readonly string[] = []): void {
   openssl([
     'req',
     '-x509',
@@ -37,12 +36,19 @@ export function makeClientPki(dir: string, name: string): ClientPki {
     '-days',
     '1',
     '-subj',
-    `/CN=${name} CA`,
+    subject,
+    ...extensions,
     '-keyout',
-    p('ca.key'),
+    keyFile,
     '-out',
-    p('ca.pem'),
+    certFile,
   ]);
+}
+
+/** A CA valid for a day and a client certificate it signs, written to `dir` as `<name>-*.pem`. */
+export function makeClientPki(dir: string, name: string): ClientPki {
+  const p = (file: string) => join(dir, `${name}-${file}`);
+  selfSigned(`/CN=${name} CA`, p('ca.key'), p('ca.pem'));
   openssl(['req', '-new', ...EC_KEY, '-subj', `/CN=${name} client`, '-keyout', p('key.pem'), '-out', p('client.csr')]);
   const sign = ['-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '1'];
   openssl(['x509', '-req', '-in', p('client.csr'), ...sign, '-out', p('cert.pem')]);
@@ -51,22 +57,7 @@ export function makeClientPki(dir: string, name: string): ClientPki {
 
 /** A self-signed server certificate for `hostname` (and 127.0.0.1), standing in for the origin certificate. */
 export function makeServerCertificate(hostname: string, certFile: string, keyFile: string): void {
-  const names = `subjectAltName=DNS:${hostname},IP:127.0.0.1`;
-  openssl([
-    'req',
-    '-x509',
-    ...EC_KEY,
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${hostname}`,
-    '-addext',
-    names,
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-  ]);
+  selfSigned(`/CN=${hostname}`, keyFile, certFile, ['-addext', `subjectAltName=DNS:${hostname},IP:127.0.0.1`]);
 }
 
 export interface OriginPullRelay {

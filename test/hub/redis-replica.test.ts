@@ -15,8 +15,9 @@ import {
   type LocalPostgres,
   type RedisSentinelGroup,
 } from '../../scripts/lib/local-services.ts';
-import { ADMIN_TOKEN, eventually } from './helpers/hub-harness.ts';
+import { eventually } from './helpers/hub-harness.ts';
 import { startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
+import { sentinelHubEnv } from './helpers/sentinel-hub.ts';
 
 async function readiness(hub: HubProcess): Promise<{ status: number; body: any }> {
   const response = await fetch(`${hub.httpUrl}/api/ready`);
@@ -30,14 +31,7 @@ describe('Redis demoted under a running hub (Sentinel, one process)', () => {
 
   before(async () => {
     [postgres, group] = await Promise.all([startPostgres(), startRedisSentinelGroup()]);
-    hub = await startHubProcess(TSX_HUB, {
-      DATABASE_URL: postgres.url,
-      REDIS_SENTINELS: group.sentinelAddresses,
-      REDIS_SENTINEL_MASTER: group.masterName,
-      REDIS_PASSWORD_FILE: group.passwordFile,
-      HUB_ADMIN_TOKEN: ADMIN_TOKEN,
-      HUB_SHUTDOWN_GRACE_MS: '5000',
-    });
+    hub = await startHubProcess(TSX_HUB, sentinelHubEnv(postgres, group));
   });
 
   after(async () => {

@@ -17,8 +17,9 @@ import {
 } from '../../scripts/lib/local-services.ts';
 import { limitsLifted } from '../../src/hub/config.ts';
 import type { HubClient } from '../../src/hub/client/client.ts';
-import { ADMIN_TOKEN, Admin, closeAllClients, collectDms, connectAgent, eventually } from './helpers/hub-harness.ts';
+import { Admin, closeAllClients, collectDms, connectAgent, eventually } from './helpers/hub-harness.ts';
 import { startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
+import { sentinelHubEnv } from './helpers/sentinel-hub.ts';
 
 /*
  * The sentinels take down-after (1 s) to agree the primary is down, then elect a leader and promote
@@ -50,15 +51,7 @@ describe('Sentinel failover (two hub processes)', () => {
 
   before(async () => {
     [postgres, group] = await Promise.all([startPostgres(), startRedisSentinelGroup({ downAfterMs: DOWN_AFTER_MS })]);
-    const env = {
-      ...limitsLifted(),
-      DATABASE_URL: postgres.url,
-      REDIS_SENTINELS: group.sentinelAddresses,
-      REDIS_SENTINEL_MASTER: group.masterName,
-      REDIS_PASSWORD_FILE: group.passwordFile,
-      HUB_ADMIN_TOKEN: ADMIN_TOKEN,
-      HUB_SHUTDOWN_GRACE_MS: '5000',
-    };
+    const env = { ...limitsLifted(), ...sentinelHubEnv(postgres, group) };
     hubs = await Promise.all([startHubProcess(TSX_HUB, env), startHubProcess(TSX_HUB, env)]);
     await eventually(
       async () => assert.ok((await ready(hubs[0]!)) && (await ready(hubs[1]!)), 'both hubs ready'),

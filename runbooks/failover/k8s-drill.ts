@@ -5,8 +5,9 @@
  */
 import type { Environment } from '../../environments/index.ts';
 import { provisionTenant } from '../lib/hub-process.ts';
-import { checkObjective, type Objectives, verdict } from '../lib/objectives.ts';
+import { checkObjective, type Objectives } from '../lib/objectives.ts';
 import { printPlan, runPlanStep } from '../lib/plan.ts';
+import { finishedDrillHeader } from '../lib/report.ts';
 import { Timeline, printToStdout, type Printer } from '../lib/timeline.ts';
 import { PLACEHOLDERS, chooseTargets, k8sFailoverPlan, type K8sFailoverPlan } from './k8s.ts';
 import { AgentLoad, worstReconnectP99Seconds } from './load.ts';
@@ -162,13 +163,11 @@ export async function runK8sFailoverDrill(
     ),
   ];
   return {
-    drill: 'failover',
-    target: 'k8s',
-    environment: options.env.name,
-    command,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    ...verdict(failures, results),
+    ...finishedDrillHeader(
+      { drill: 'failover', target: 'k8s', environment: options.env.name, command, startedAt },
+      failures,
+      results,
+    ),
     settings: {
       hubs: Number(outputs.get('ready-replicas') || '0'),
       agents: plan.load.agents,

@@ -12,7 +12,8 @@ import { startPostgres, startRedis } from '../../scripts/lib/local-services.ts';
 import { limitsLifted } from '../../src/hub/config.ts';
 import { round } from '../lib/disk.ts';
 import { newAdminToken, provisionTenant, startHubProcess, waitReady, type HubProcess } from '../lib/hub-process.ts';
-import { checkObjective, type Objectives, verdict } from '../lib/objectives.ts';
+import { checkObjective, type Objectives } from '../lib/objectives.ts';
+import { finishedDrillHeader } from '../lib/report.ts';
 import { Timeline, type Printer } from '../lib/timeline.ts';
 import { startHaproxy } from './haproxy.ts';
 import { AgentLoad, worstReconnectP99Seconds } from './load.ts';
@@ -142,13 +143,11 @@ export async function runLocalFailoverDrill(options: LocalFailoverOptions, comma
     ),
   ];
   return {
-    drill: 'failover',
-    target: 'local',
-    environment: options.env.name,
-    command,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    ...verdict(failures, results),
+    ...finishedDrillHeader(
+      { drill: 'failover', target: 'local', environment: options.env.name, command, startedAt },
+      failures,
+      results,
+    ),
     settings: {
       hubs: hubCount,
       agents: agentCount,

@@ -9,6 +9,7 @@ import { renderHtml } from '../../scripts/lib/report/html.ts';
 import { renderMarkdown } from '../../scripts/lib/report/markdown.ts';
 import { timelineSvg, type TimelineChart } from '../../scripts/lib/report/timeline-chart.ts';
 import { repoRoot } from '../../scripts/lib/tools.ts';
+import { verdict, type ObjectiveResult } from './objectives.ts';
 
 export type ReportTable = Table;
 
@@ -23,6 +24,15 @@ export interface DrillReportHeader<Drill extends string, Target extends string> 
   readonly passed: boolean;
   /** Why the drill failed, one sentence each; empty when it passed. */
   readonly failures: readonly string[];
+}
+
+/** The header of a drill that has just finished, with its verdict on `failures` and `results`. */
+export function finishedDrillHeader<Drill extends string, Target extends string>(
+  run: Pick<DrillReportHeader<Drill, Target>, 'drill' | 'target' | 'environment' | 'command' | 'startedAt'>,
+  failures: readonly string[],
+  results: readonly ObjectiveResult[],
+): DrillReportHeader<Drill, Target> {
+  return { ...run, finishedAt: new Date().toISOString(), ...verdict(failures, results) };
 }
 
 /** What people read: the same facts as the JSON, arranged. */

@@ -14,7 +14,8 @@ import { startHaproxy } from '../failover/haproxy.ts';
 import { AgentLoad } from '../failover/load.ts';
 import { round } from '../lib/disk.ts';
 import { newAdminToken, provisionTenant, waitReady, type HubProcess } from '../lib/hub-process.ts';
-import { checkObjective, verdict, type Objectives } from '../lib/objectives.ts';
+import { checkObjective, type Objectives } from '../lib/objectives.ts';
+import { finishedDrillHeader } from '../lib/report.ts';
 import { Timeline, type Printer } from '../lib/timeline.ts';
 import { readRestoredRows } from '../lib/verification-sql.ts';
 import { verifyRestore, type Verification } from '../lib/verify.ts';
@@ -285,13 +286,11 @@ export async function runLocalRegionLossDrill(
     checkObjective('RTO', options.objectives.rtoSeconds, figures.rtoSeconds),
   ];
   return {
-    drill: 'region-loss',
-    target: 'local',
-    environment: options.env.name,
-    command,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    ...verdict(failures, results),
+    ...finishedDrillHeader(
+      { drill: 'region-loss', target: 'local', environment: options.env.name, command, startedAt },
+      failures,
+      results,
+    ),
     settings: {
       regions: REGIONS.map((name, i) => ({
         name,

@@ -33,8 +33,8 @@ import {
 } from '../lib/barman.ts';
 import { measureSequentialRead, round, type DiskReadSpeed } from '../lib/disk.ts';
 import { newAdminToken, provisionTenant, startHubProcess, waitReady, type HubProcess } from '../lib/hub-process.ts';
-import { checkObjective, type ObjectiveResult, type Objectives, verdict } from '../lib/objectives.ts';
-import type { DrillReportHeader } from '../lib/report.ts';
+import { checkObjective, type ObjectiveResult, type Objectives } from '../lib/objectives.ts';
+import { finishedDrillHeader, type DrillReportHeader } from '../lib/report.ts';
 import { Timeline, type MarkRecord, type PhaseRecord, type Printer } from '../lib/timeline.ts';
 import { bulkDigest, readRestoredRows, type BulkDigest } from '../lib/verification-sql.ts';
 import { verifyRestore, type Verification } from '../lib/verify.ts';
@@ -403,13 +403,11 @@ export async function runLocalRestoreDrill(options: LocalRestoreOptions, command
     checkObjective('RTO', options.objectives.rtoSeconds, rtoSeconds),
   ];
   return {
-    drill: 'restore',
-    target: 'local',
-    environment: options.env.name,
-    command,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    ...verdict(failures, results),
+    ...finishedDrillHeader(
+      { drill: 'restore', target: 'local', environment: options.env.name, command, startedAt },
+      failures,
+      results,
+    ),
     settings: {
       sizeMiB: options.sizeMiB,
       workloadSeconds: options.workloadSeconds,

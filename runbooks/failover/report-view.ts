@@ -1,8 +1,23 @@
 /* How a failover report reads for people. */
 import type { ReportView } from '../lib/report.ts';
+import type { EventFigures } from './load.ts';
 import type { FailoverReport } from './report.ts';
 
 const ms = (value: number | undefined) => (value === undefined ? '–' : `${value} ms`);
+
+/**
+ * One phase's agent figures as table cells: phase, DMs acknowledged, acknowledged DMs lost, failed
+ * requests, reconnects, reconnect p50 and p99. The region-loss report's agent table shows the same.
+ */
+export const agentPhaseCells = (e: EventFigures): string[] => [
+  e.event,
+  String(e.dmsAcknowledged),
+  String(e.dmsLost),
+  String(e.failedRequests),
+  String(e.reconnects),
+  ms(e.reconnectP50Ms),
+  ms(e.reconnectP99Ms),
+];
 
 export function failoverReportView(report: FailoverReport): ReportView {
   return {
@@ -34,13 +49,7 @@ export function failoverReportView(report: FailoverReport): ReportView {
           'broadcast deliveries missed',
         ],
         rows: report.events.map((e) => [
-          e.event,
-          String(e.dmsAcknowledged),
-          String(e.dmsLost),
-          String(e.failedRequests),
-          String(e.reconnects),
-          ms(e.reconnectP50Ms),
-          ms(e.reconnectP99Ms),
+          ...agentPhaseCells(e),
           String(e.broadcastsAcknowledged),
           String(e.broadcastDeliveriesMissed),
         ]),

@@ -1,10 +1,10 @@
 /* How a region-loss report reads for people. */
+import { agentPhaseCells } from '../failover/report-view.ts';
 import type { ReportView } from '../lib/report.ts';
 import type { RegionLossReport } from './report.ts';
 
 const s = (value: number | undefined) => (value === undefined ? 'not measured' : `${value.toFixed(1)} s`);
 const yes = (value: boolean) => (value ? 'yes' : 'NO');
-const ms = (value: number | undefined) => (value === undefined ? '–' : `${value} ms`);
 
 export function regionLossReportView(report: RegionLossReport): ReportView {
   const f = report.figures;
@@ -76,15 +76,7 @@ export function regionLossReportView(report: RegionLossReport): ReportView {
           'reconnect p99',
         ],
         numeric: [1, 2, 3, 4],
-        rows: report.events.map((e) => [
-          e.event,
-          String(e.dmsAcknowledged),
-          String(e.dmsLost),
-          String(e.failedRequests),
-          String(e.reconnects),
-          ms(e.reconnectP50Ms),
-          ms(e.reconnectP99Ms),
-        ]),
+        rows: report.events.map(agentPhaseCells),
       },
     ],
     notes: report.notes,

@@ -61,58 +61,59 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
     { series: hub('hub_request_duration_seconds_bucket', `type="dm", outcome="ok", le="${le}"`), values: fast },
     { series: hub('hub_request_duration_seconds_count', 'type="dm", outcome="ok"'), values: all },
   ];
+  const region = (hubUp: string, postgresUp: string): Series[] => [
+    { series: hub('up'), values: hubUp },
+    { series: pg(m.up), values: postgresUp },
+  ];
+  const replicas = (firstUp: string, secondUp: string): Series[] => [
+    { series: hub('up'), values: firstUp },
+    { series: hub2('up'), values: secondUp },
+  ];
+  const pool = (waiting: string): Series[] => [
+    { series: hub('hub_database_pool_connections'), values: '10x15' },
+    { series: hub('hub_database_pool_max_connections'), values: '10x15' },
+    { series: hub('hub_database_pool_waiting_queries'), values: waiting },
+  ];
+  const tasks = (timedOut: string, submitted: string): Series[] => [
+    { series: hub('hub_tasks_total', 'event="timed_out"'), values: timedOut },
+    { series: hub('hub_tasks_total', 'event="submitted"'), values: submitted },
+  ];
+  const backups = (lastFailed: string, last: string): Series[] => [
+    { series: backup(m.lastFailedBackup), values: lastFailed },
+    { series: backup(m.lastBackup), values: last },
+  ];
+  const archiver = (failed: string, archived: string): Series[] => [
+    { series: pg(m.archiveFailed), values: failed },
+    { series: pg(m.archived), values: archived },
+  ];
+  const standby = (lag: string, walReceiverUp: string, inRecovery?: string): Series[] => [
+    { series: pg(m.replicationLag), values: lag },
+    ...(inRecovery === undefined ? [] : [{ series: pg(m.inRecovery), values: inRecovery }]),
+    { series: pg(m.walReceiverUp), values: walReceiverUp },
+  ];
+  const connections = (active: string): Series[] => [
+    { series: pg(m.backends, 'state="active"'), values: active },
+    { series: m.maxConnections(`${scope.postgres}, ${instance}`), values: '100x20' },
+  ];
+  const memory = (used: string): Series[] => [
+    { series: valkey('redis_memory_used_bytes'), values: used },
+    { series: valkey('redis_memory_max_bytes'), values: '100x20' },
+  ];
 
   return {
     RingforgeRegionDown: {
-      firing: {
-        what: 'no hub and no Postgres instance answers',
-        series: [
-          { series: hub('up'), values: '0x20' },
-          { series: pg(m.up), values: '0x20' },
-        ],
-        at: '10m',
-      },
-      silent: [
-        {
-          what: 'the hubs are down but Postgres answers',
-          series: [
-            { series: hub('up'), values: '0x20' },
-            { series: pg(m.up), values: '1x20' },
-          ],
-          at: '10m',
-        },
-      ],
+      firing: { what: 'no hub and no Postgres instance answers', series: region('0x20', '0x20'), at: '10m' },
+      silent: [{ what: 'the hubs are down but Postgres answers', series: region('0x20', '1x20'), at: '10m' }],
     },
     RingforgeHubDown: {
       firing: { what: 'every replica fails its scrape', series: [{ series: hub('up'), values: '0x10' }], at: '5m' },
       silent: [{ what: 'the replica answers', series: [{ series: hub('up'), values: '1x10' }], at: '5m' }],
     },
     RingforgeHubReplicasDown: {
-      firing: {
-        what: 'one of two replicas fails its scrape',
-        series: [
-          { series: hub('up'), values: '1x20' },
-          { series: hub2('up'), values: '0x20' },
-        ],
-        at: '10m',
-      },
+      firing: { what: 'one of two replicas fails its scrape', series: replicas('1x20', '0x20'), at: '10m' },
       silent: [
-        {
-          what: 'every replica is down (that is RingforgeHubDown)',
-          series: [
-            { series: hub('up'), values: '0x20' },
-            { series: hub2('up'), values: '0x20' },
-          ],
-          at: '10m',
-        },
-        {
-          what: 'both replicas answer',
-          series: [
-            { series: hub('up'), values: '1x20' },
-            { series: hub2('up'), values: '1x20' },
-          ],
-          at: '10m',
-        },
+        { what: 'every replica is down (that is RingforgeHubDown)', series: replicas('0x20', '0x20'), at: '10m' },
+        { what: 'both replicas answer', series: replicas('1x20', '1x20'), at: '10m' },
       ],
     },
     RingforgeHub5xxRateHigh: {
@@ -163,25 +164,11 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
     RingforgeHubDatabasePoolSaturated: {
       firing: {
         what: 'all 10 connections busy and queries waiting',
-        series: [
-          { series: hub('hub_database_pool_connections'), values: '10x15' },
-          { series: hub('hub_database_pool_max_connections'), values: '10x15' },
-          { series: hub('hub_database_pool_waiting_queries'), values: '3x15' },
-        ],
+        series: pool('3x15'),
         at: '10m',
         labels: hubLabels,
       },
-      silent: [
-        {
-          what: 'the pool is full but nothing waits',
-          series: [
-            { series: hub('hub_database_pool_connections'), values: '10x15' },
-            { series: hub('hub_database_pool_max_connections'), values: '10x15' },
-            { series: hub('hub_database_pool_waiting_queries'), values: '0x15' },
-          ],
-          at: '10m',
-        },
-      ],
+      silent: [{ what: 'the pool is full but nothing waits', series: pool('0x15'), at: '10m' }],
     },
     RingforgeAuthFailureSpike: {
       firing: {
@@ -198,24 +185,8 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
       ],
     },
     RingforgeTaskTimeoutRateHigh: {
-      firing: {
-        what: 'a quarter of the tasks time out',
-        series: [
-          { series: hub('hub_tasks_total', 'event="timed_out"'), values: '0+5x40' },
-          { series: hub('hub_tasks_total', 'event="submitted"'), values: '0+20x40' },
-        ],
-        at: '30m',
-      },
-      silent: [
-        {
-          what: '5% of the tasks time out',
-          series: [
-            { series: hub('hub_tasks_total', 'event="timed_out"'), values: '0+1x40' },
-            { series: hub('hub_tasks_total', 'event="submitted"'), values: '0+20x40' },
-          ],
-          at: '30m',
-        },
-      ],
+      firing: { what: 'a quarter of the tasks time out', series: tasks('0+5x40', '0+20x40'), at: '30m' },
+      silent: [{ what: '5% of the tasks time out', series: tasks('0+1x40', '0+20x40'), at: '30m' }],
     },
     RingforgeErrorRateHigh: {
       firing: { what: 'half of the requests fail', series: requests('0+10x20', '0+10x20'), at: '15m' },
@@ -224,23 +195,11 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
     RingforgeBackupFailed: {
       firing: {
         what: 'the latest backup failed after the last good one',
-        series: [
-          { series: backup(m.lastFailedBackup), values: '2000x20' },
-          { series: backup(m.lastBackup), values: '1000x20' },
-        ],
+        series: backups('2000x20', '1000x20'),
         at: '10m',
         labels: backupGroup,
       },
-      silent: [
-        {
-          what: 'a backup succeeded after the failed one',
-          series: [
-            { series: backup(m.lastFailedBackup), values: '1000x20' },
-            { series: backup(m.lastBackup), values: '2000x20' },
-          ],
-          at: '10m',
-        },
-      ],
+      silent: [{ what: 'a backup succeeded after the failed one', series: backups('1000x20', '2000x20'), at: '10m' }],
     },
     RingforgeBackupTooOld: {
       firing: {
@@ -270,20 +229,14 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
     RingforgeWalArchivingFailing: {
       firing: {
         what: 'every archive attempt fails for 15 minutes',
-        series: [
-          { series: pg(m.archiveFailed), values: '0+2x20' },
-          { series: pg(m.archived), values: '100x20' },
-        ],
+        series: archiver('0+2x20', '100x20'),
         at: '15m',
         labels: pgLabels,
       },
       silent: [
         {
           what: 'some attempts fail but segments still get archived',
-          series: [
-            { series: pg(m.archiveFailed), values: '0+1x20' },
-            { series: pg(m.archived), values: '100+1x20' },
-          ],
+          series: archiver('0+1x20', '100+1x20'),
           at: '15m',
         },
       ],
@@ -291,20 +244,14 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
     RingforgePostgresReplicationLag: {
       firing: {
         what: `a streaming standby ${params.replicationLagSeconds * 2} s behind`,
-        series: [
-          { series: pg(m.replicationLag), values: `${params.replicationLagSeconds * 2}x20` },
-          { series: pg(m.walReceiverUp), values: '1x20' },
-        ],
+        series: standby(`${params.replicationLagSeconds * 2}x20`, '1x20'),
         at: '10m',
         labels: pgLabels,
       },
       silent: [
         {
           what: 'a streaming standby within the RPO',
-          series: [
-            { series: pg(m.replicationLag), values: `${params.replicationLagSeconds / 2}x20` },
-            { series: pg(m.walReceiverUp), values: '1x20' },
-          ],
+          series: standby(`${params.replicationLagSeconds / 2}x20`, '1x20'),
           at: '10m',
         },
       ],
@@ -312,31 +259,15 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
     RingforgeReplicaStalled: {
       firing: {
         what: 'a standby without WAL receiver replays nothing for longer than the stall bound',
-        series: [
-          { series: pg(m.replicationLag), values: `${params.replicaStallSeconds + 60}x20` },
-          { series: pg(m.inRecovery), values: '1x20' },
-          { series: pg(m.walReceiverUp), values: '0x20' },
-        ],
+        series: standby(`${params.replicaStallSeconds + 60}x20`, '0x20', '1x20'),
         at: '10m',
         labels: pgLabels,
       },
       silent: [
-        {
-          what: 'a replica cluster restoring WAL in time',
-          series: [
-            { series: pg(m.replicationLag), values: '30x20' },
-            { series: pg(m.inRecovery), values: '1x20' },
-            { series: pg(m.walReceiverUp), values: '0x20' },
-          ],
-          at: '10m',
-        },
+        { what: 'a replica cluster restoring WAL in time', series: standby('30x20', '0x20', '1x20'), at: '10m' },
         {
           what: 'a lagging standby that still streams (RingforgePostgresReplicationLag covers it)',
-          series: [
-            { series: pg(m.replicationLag), values: `${params.replicaStallSeconds + 60}x20` },
-            { series: pg(m.inRecovery), values: '1x20' },
-            { series: pg(m.walReceiverUp), values: '1x20' },
-          ],
+          series: standby(`${params.replicaStallSeconds + 60}x20`, '1x20', '1x20'),
           at: '10m',
         },
       ],
@@ -344,44 +275,15 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
     RingforgePostgresConnectionsHigh: {
       firing: {
         what: '90 of 100 connections in use',
-        series: [
-          { series: pg(m.backends, 'state="active"'), values: '90x20' },
-          { series: m.maxConnections(`${scope.postgres}, ${instance}`), values: '100x20' },
-        ],
+        series: connections('90x20'),
         at: '10m',
         labels: { [m.instance]: 'pg-1' },
       },
-      silent: [
-        {
-          what: '50 of 100 connections in use',
-          series: [
-            { series: pg(m.backends, 'state="active"'), values: '50x20' },
-            { series: m.maxConnections(`${scope.postgres}, ${instance}`), values: '100x20' },
-          ],
-          at: '10m',
-        },
-      ],
+      silent: [{ what: '50 of 100 connections in use', series: connections('50x20'), at: '10m' }],
     },
     RingforgeRedisMemoryHigh: {
-      firing: {
-        what: '95% of maxmemory used',
-        series: [
-          { series: valkey('redis_memory_used_bytes'), values: '95x20' },
-          { series: valkey('redis_memory_max_bytes'), values: '100x20' },
-        ],
-        at: '10m',
-        labels: { pod: 'valkey-0' },
-      },
-      silent: [
-        {
-          what: 'half of maxmemory used',
-          series: [
-            { series: valkey('redis_memory_used_bytes'), values: '50x20' },
-            { series: valkey('redis_memory_max_bytes'), values: '100x20' },
-          ],
-          at: '10m',
-        },
-      ],
+      firing: { what: '95% of maxmemory used', series: memory('95x20'), at: '10m', labels: { pod: 'valkey-0' } },
+      silent: [{ what: 'half of maxmemory used', series: memory('50x20'), at: '10m' }],
     },
     RingforgeAvailabilityBudgetBurnFast: {
       firing: {

@@ -21,16 +21,9 @@ import {
   type LocalService,
 } from '../../scripts/lib/local-services.ts';
 import { limitsLifted } from '../../src/hub/config.ts';
-import {
-  archiveCommand,
-  backupArgs,
-  backupListArgs,
-  latestBackup,
-  restoreArgs,
-  restoreCommand,
-  type BarmanLocation,
-} from '../lib/barman.ts';
+import { archiveCommand, restoreArgs, restoreCommand, type BarmanLocation } from '../lib/barman.ts';
 import { startHubProcess, type HubProcess } from '../lib/hub-process.ts';
+import { takeBaseBackup } from '../lib/local-backup.ts';
 
 export interface Region {
   readonly name: string;
@@ -136,15 +129,8 @@ export async function startPrimaryRegion(
 /** Takes a base backup of the primary into its own bucket with barman-cloud-backup; resolves with its id. */
 export async function baseBackup(primary: Omit<Region, 'hubs'>, credentialsFile: string): Promise<string> {
   const barman = $({ env: { ...process.env, ...barmanEnvironment(credentialsFile) }, quiet: true });
-  const [bin, ...args] = asPostgresUser(
-    backupArgs(
-      primary.location,
-      { host: '127.0.0.1', port: primary.postgres.port, user: 'postgres', dbname: 'postgres' },
-      `${primary.name}-bootstrap`,
-    ),
-  );
-  await barman`${bin} ${args}`;
-  return latestBackup((await barman`${backupListArgs(primary.location)}`).stdout).backup_id;
+  const backup = await takeBaseBackup(barman, primary.location, primary.postgres.port, `${primary.name}-bootstrap`);
+  return backup.backup_id;
 }
 
 /**

@@ -21,18 +21,10 @@ import {
 } from '../../scripts/lib/local-services.ts';
 import { HubClient } from '../../src/hub/client/client.ts';
 import { limitsLifted } from '../../src/hub/config.ts';
-import {
-  archiveCommand,
-  backupArgs,
-  backupListArgs,
-  latestBackup,
-  postgresTimestamp,
-  restoreArgs,
-  restoreCommand,
-  type BarmanLocation,
-} from '../lib/barman.ts';
+import { archiveCommand, postgresTimestamp, restoreArgs, restoreCommand, type BarmanLocation } from '../lib/barman.ts';
 import { measureSequentialRead, round, type DiskReadSpeed } from '../lib/disk.ts';
 import { newAdminToken, provisionTenant, startHubProcess, waitReady, type HubProcess } from '../lib/hub-process.ts';
+import { takeBaseBackup } from '../lib/local-backup.ts';
 import { checkObjective, type ObjectiveResult, type Objectives } from '../lib/objectives.ts';
 import { finishedDrillHeader, type DrillReportHeader } from '../lib/report.ts';
 import { Timeline, type MarkRecord, type PhaseRecord, type Printer } from '../lib/timeline.ts';
@@ -240,11 +232,7 @@ export async function runLocalRestoreDrill(options: LocalRestoreOptions, command
       'base backup with barman-cloud-backup (workload running)',
       async () => {
         const name = `drill-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-        const [bin, ...args] = asPostgresUser(
-          backupArgs(location, { host: '127.0.0.1', port: postgres.port, user: 'postgres', dbname: 'postgres' }, name),
-        );
-        await barman`${bin} ${args}`;
-        const listed = latestBackup((await barman`${backupListArgs(location)}`).stdout);
+        const listed = await takeBaseBackup(barman, location, postgres.port, name);
         return { id: listed.backup_id, name: listed.backup_name, endTime: listed.end_time };
       },
       { detail: (b) => `backup ${b.id}` },

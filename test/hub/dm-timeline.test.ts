@@ -104,7 +104,8 @@ describe('direct messages across a failover that lost the newest ones', () => {
     // Recovery runs to the end of the backup's WAL (the archive answers nothing) and opens the
     // database on a new timeline: a promoted replica that had not received the last two messages.
     promoted = await startRestoredPostgres(backup, { settings: { restore_command: '/bin/false' } });
-    assert.equal(await timeline(promoted.url), lostTimeline + 1);
+    // It takes connections while it still replays; the new timeline begins when recovery ends.
+    await eventually(async () => assert.equal(await timeline(promoted!.url), lostTimeline + 1), 30_000);
     await startHub(promoted, port2);
     await eventually(() => assert.ok(receiver.connected && sender.connected), 30_000);
 

@@ -11,7 +11,7 @@ export interface DataAlertParams {
 
 /** The Postgres series the data alerts read, which differ between the platforms that export them. */
 export interface PostgresMetrics {
-  /** The label naming one Postgres instance. */
+  /** The label naming one instance of a data service (Postgres, and Valkey likewise) on this platform. */
   readonly instance: string;
   /** 1 while a Postgres instance answers its exporter. */
   readonly up: string;
@@ -111,7 +111,7 @@ export function dataAlerts(scope: MetricScope, params: DataAlertParams): Alertin
     }),
     alertOf(scope, {
       alert: 'RingforgeRedisMemoryHigh',
-      expr: `max by (pod) (redis_memory_used_bytes{${scope.valkey}} / redis_memory_max_bytes{${scope.valkey}}) > 0.9`,
+      expr: `max by (${m.instance}) (redis_memory_used_bytes{${scope.valkey}} / redis_memory_max_bytes{${scope.valkey}}) > 0.9`,
       for: '5m',
       severity: 'warning',
       summary: 'Valkey uses more than 90% of maxmemory: writes will be refused.',

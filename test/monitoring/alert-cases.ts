@@ -46,7 +46,7 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
   const instance = `${m.instance}="pg-1"`;
   const pg = s(`${scope.postgres}, ${instance}`);
   const backup = s(`${m.backupSource(scope.postgres)}, ${instance}`);
-  const valkey = s(`${scope.valkey}, pod="valkey-0"`);
+  const valkey = s(`${scope.valkey}, ${m.instance}="valkey-0"`);
   const hubLabels = { ...labelsOf(scope.hub), instance: '10.244.0.7:9090' };
   const pgLabels = { ...labelsOf(scope.postgres), [m.instance]: 'pg-1' };
   const backupGroup = { [m.backupGroup]: labelsOf(m.backupSource(scope.postgres))[m.backupGroup]! };
@@ -282,7 +282,12 @@ export function alertCases(scope: MetricScope, params: RingforgeRuleParams): Rec
       silent: [{ what: '50 of 100 connections in use', series: connections('50x20'), at: '10m' }],
     },
     RingforgeRedisMemoryHigh: {
-      firing: { what: '95% of maxmemory used', series: memory('95x20'), at: '10m', labels: { pod: 'valkey-0' } },
+      firing: {
+        what: '95% of maxmemory used',
+        series: memory('95x20'),
+        at: '10m',
+        labels: { [m.instance]: 'valkey-0' },
+      },
       silent: [{ what: 'half of maxmemory used', series: memory('50x20'), at: '10m' }],
     },
     RingforgeAvailabilityBudgetBurnFast: {

@@ -30,8 +30,9 @@ export function ruleParamsOf(env: {
     slo: env.slo,
     backupMaxAgeHours: env.alerting.backupMaxAgeHours,
     replicationLagSeconds: env.drill.rpoSeconds,
-    // archive_timeout ships a segment at least that often while the primary writes; ten of them
-    // missing, and at least 15 minutes, is a stall rather than a quiet moment.
+    // archive_timeout ships a segment at least that often while the primary writes, and the hubs'
+    // WAL heartbeat (every 5 minutes, HUB_WAL_HEARTBEAT_MS) makes an idle primary write; ten
+    // segments missing, and at least 15 minutes, is a stall rather than a quiet moment.
     replicaStallSeconds: Math.max(900, 10 * env.backup.archiveTimeoutSeconds),
   };
 }

@@ -209,6 +209,7 @@ const environmentSchema = z.object({
   HUB_DB_POOL_SIZE: integer(10, 1, 500),
   HUB_MIGRATE_ON_START: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
   HUB_STANDBY_POLL_MS: integer(2_000, 100, 600_000),
+  HUB_WAL_HEARTBEAT_MS: integer(300_000, 1_000, 3_600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -284,6 +285,8 @@ export interface HubConfig {
   readonly migrateOnStart: boolean;
   /** How often Postgres is asked whether it is in recovery: a standby's promotion, a primary's demotion. */
   readonly standbyPollMs: number;
+  /** How often a ready hub on a primary rewrites the WAL heartbeat row, so an idle primary still archives. */
+  readonly walHeartbeatMs: number;
   readonly logLevel: string;
 }
 
@@ -358,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
     dbPoolSize: e.HUB_DB_POOL_SIZE,
     migrateOnStart: e.HUB_MIGRATE_ON_START === 'true',
     standbyPollMs: e.HUB_STANDBY_POLL_MS,
+    walHeartbeatMs: e.HUB_WAL_HEARTBEAT_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

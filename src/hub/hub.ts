@@ -90,6 +90,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
     log,
     inRecoveryGauge: metrics.databaseInRecovery,
     pollMs: config.standbyPollMs,
+    heartbeat: { everyMs: config.walHeartbeatMs, replicaId: config.replicaId },
     async prepare() {
       if (!config.migrateOnStart) return;
       const report = await migrate(db, migrations);

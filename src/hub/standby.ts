@@ -21,6 +21,8 @@ export interface StandbyWatchOptions {
   readonly pollMs: number;
   /** Runs whenever the database is found to be a primary while the hub is not ready: migrations. */
   readonly prepare: () => Promise<void>;
+  /** The WAL heartbeat this hub writes while it serves from a primary (migration 0004 says why). */
+  readonly heartbeat: { readonly everyMs: number; readonly replicaId: string };
 }
 
 export class StandbyWatch {
@@ -29,6 +31,7 @@ export class StandbyWatch {
   private checking: Promise<void> | undefined;
   private lastFailure: string | undefined;
   private onDemoted: (() => Promise<void>) | undefined;
+  private lastBeatMs = -Infinity;
 
   constructor(
     private readonly db: Database,
@@ -76,7 +79,22 @@ export class StandbyWatch {
     const standby = await inRecovery(this.db);
     this.options.inRecoveryGauge.set(standby ? 1 : 0);
     if (standby) return this.enterRecovery();
-    if (this.reason !== undefined) return this.becomePrimary();
+    if (this.reason !== undefined) await this.becomePrimary();
+    if (this.reason === undefined) await this.beat();
+  }
+
+  /* Once per interval, tried or not: a heartbeat that fails (schema not migrated yet) is no reason to stop. */
+  private async beat(): Promise<void> {
+    const { everyMs, replicaId } = this.options.heartbeat;
+    if (Date.now() - this.lastBeatMs < everyMs) return;
+    this.lastBeatMs = Date.now();
+    await this.db
+      .query(
+        `INSERT INTO wal_heartbeat (id, replica_id, beat_at) VALUES (1, $1, now())
+         ON CONFLICT (id) DO UPDATE SET replica_id = EXCLUDED.replica_id, beat_at = EXCLUDED.beat_at`,
+        [replicaId],
+      )
+      .catch((error: unknown) => this.options.log.warn({ err: error }, 'WAL heartbeat not written'));
   }
 
   private async enterRecovery(): Promise<void> {

@@ -110,6 +110,7 @@ describe('migrations', () => {
           'schema_migrations',
           'tasks',
           'tenants',
+          'wal_heartbeat',
         ],
       );
       await db.close();

@@ -19,6 +19,7 @@ import { ADMIN_TOKEN, Admin, closeAllClients, collectDms, connectAgent, eventual
 import { startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
 
 const POLL_MS = 200;
+const HEARTBEAT_MS = 1_000;
 
 async function sql<Row>(url: string, text: string): Promise<Row[]> {
   const client = new pg.Client({ connectionString: url });
@@ -69,6 +70,7 @@ describe('standby database (server, one process)', () => {
       REDIS_URL: redis.url,
       HUB_ADMIN_TOKEN: ADMIN_TOKEN,
       HUB_STANDBY_POLL_MS: String(POLL_MS),
+      HUB_WAL_HEARTBEAT_MS: String(HEARTBEAT_MS),
       HUB_SHUTDOWN_GRACE_MS: '5000',
     });
   });
@@ -133,6 +135,24 @@ describe('standby database (server, one process)', () => {
     const sender = await connectAgent(hub.wsUrl, tenant.key, 'sender');
     await sender.sendDm(receiver.identity.agentId, 'after promotion');
     await eventually(() => assert.deepEqual(got.bodies, ['after promotion']));
+  });
+
+  it('writes the WAL heartbeat while it serves from the primary, so an idle primary still archives', async () => {
+    type Beat = { replica_id: string; beat_at: Date; lsn: string };
+    const read = async () =>
+      (
+        await sql<Beat>(
+          postgres.url,
+          'SELECT replica_id, beat_at, pg_current_wal_lsn()::text AS lsn FROM wal_heartbeat',
+        )
+      )[0];
+    await eventually(async () => assert.ok(await read()), 5_000);
+    const first = (await read())!;
+    assert.match(first.replica_id, /\S/);
+    // Nothing else writes meanwhile: the next beat alone moves the row and the WAL position.
+    await eventually(async () => assert.ok((await read())!.beat_at > first.beat_at), HEARTBEAT_MS * 5);
+    const next = (await read())!;
+    assert.notEqual(next.lsn, first.lsn);
   });
 
   it('turns not ready and drains sessions with 1012 when its primary is demoted, and recovers when promoted again', async () => {

@@ -107,6 +107,9 @@ ln -sf "amtool-$ALERTMANAGER_VERSION" "$bin/amtool"
 alertmanager_build "$ALERTMANAGER_VERSION" "$bin/alertmanager-$ALERTMANAGER_VERSION"
 ln -sf "alertmanager-$ALERTMANAGER_VERSION" "$bin/alertmanager"
 
+go_build cosign github.com/sigstore/cosign/v3 "v$COSIGN_VERSION" ./cmd/cosign "$bin/cosign-$COSIGN_VERSION"
+ln -sf "cosign-$COSIGN_VERSION" "$bin/cosign"
+
 
 # Debian packages for the hub's servers and the backup drills.
 missing=()

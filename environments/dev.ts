@@ -1,3 +1,4 @@
+import { releasedImage } from './images.ts';
 import type { EnvironmentFile } from './load.ts';
 
 /** Tier 0: one server running the hub, Postgres, Valkey and a TLS proxy under docker compose. */
@@ -10,11 +11,8 @@ export default {
   regions: [{ name: 'fsn1', location: 'fsn1' }],
   adminCidrs: ['203.0.113.0/24', '2001:db8:1::/48'],
   hub: {
-    // Promotion between environments changes only this digest.
-    image: {
-      repository: 'ghcr.io/ringforge/hub',
-      digest: 'sha256:6f1c0b6d0f8a2a4b5f3c9e1d7a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b',
-    },
+    // What `npm run release` pushed and signed (environments/images.json); promotion copies it onwards.
+    image: releasedImage('dev'),
   },
   backup: { bucket: 'ringforge-dev-backups' },
   state: { bucket: 'ringforge-tfstate', endpoint: 'https://fsn1.your-objectstorage.com', region: 'fsn1' },

@@ -1,3 +1,4 @@
+import { releasedImage } from './images.ts';
 import type { EnvironmentFile } from './load.ts';
 
 /** Tier 3: a k3s cluster in each of two regions, Cloudflare steering agents between them. */
@@ -23,10 +24,8 @@ export default {
   servers: { worker: { type: 'cpx52', count: 4 } },
   adminCidrs: ['203.0.113.0/24', '2001:db8:1::/48'],
   hub: {
-    image: {
-      repository: 'ghcr.io/ringforge/hub',
-      digest: 'sha256:6f1c0b6d0f8a2a4b5f3c9e1d7a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b',
-    },
+    // Promoted by `npm run promote` (environments/images.json): the digest a release built and signed.
+    image: releasedImage('prod'),
     replicas: { min: 4, max: 20 },
   },
   backup: { bucket: 'ringforge-prod-backups', retentionDays: 35 },

@@ -1,3 +1,4 @@
+import { releasedImage } from './images.ts';
 import type { EnvironmentFile } from './load.ts';
 
 /** Tier 2: k3s on Hetzner with CloudNativePG, synced by ArgoCD from dist/k8s/staging. */
@@ -10,10 +11,8 @@ export default {
   regions: [{ name: 'nbg1', location: 'nbg1' }],
   adminCidrs: ['203.0.113.0/24', '2001:db8:1::/48'],
   hub: {
-    image: {
-      repository: 'ghcr.io/ringforge/hub',
-      digest: 'sha256:6f1c0b6d0f8a2a4b5f3c9e1d7a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b',
-    },
+    // Promoted by `npm run promote` (environments/images.json): the digest a release built and signed.
+    image: releasedImage('staging'),
   },
   // Archived off-site, to Falkenstein (regions[].backupLocation defaults to another location).
   backup: { bucket: 'ringforge-staging-backups' },

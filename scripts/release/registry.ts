@@ -102,7 +102,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const registry = await startRegistry({ port });
     console.log(`registry: serving http://${registry.address}/v2/ (loopback only, storage removed on exit)`);
     console.log(
-      `registry: release to it with npm run release -- --registry ${registry.address}/ringforge --plain-http`,
+      `registry: release to it with npm run release -- --registry ${registry.address}/ringforge --key <cosign.key> --plain-http`,
     );
     const shutdown = () => void registry.stop().then(() => process.exit(0));
     process.once('SIGINT', shutdown);

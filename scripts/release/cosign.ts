@@ -1,0 +1,75 @@
+/*
+ * cosign, built by `npm run toolchain`, signing with a key pair and without a transparency log: the
+ * machine reaches no Rekor or TUF service, so signatures are checked against the public key alone.
+ * The key's password travels only in COSIGN_PASSWORD, never on a command line or in a log.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../containers/podman.ts';
+import { toolsDir } from '../lib/tools.ts';
+
+export function cosignBinary(): string {
+  const path = join(toolsDir, 'bin', 'cosign');
+  if (!existsSync(path)) throw new Error(`cosign is not installed in ${toolsDir}/bin: run \`npm run toolchain\` first`);
+  return path;
+}
+
+export interface RegistryAccess {
+  /** The registry speaks plain HTTP (a loopback registry). */
+  readonly plainHttp: boolean;
+}
+
+const registryFlags = (access: RegistryAccess) => (access.plainHttp ? ['--allow-http-registry'] : []);
+
+/** Writes cosign.key (encrypted with COSIGN_PASSWORD) and cosign.pub into `dir`. */
+export function generateKeyPair(dir: string): { key: string; pub: string } {
+  run(cosignBinary(), ['generate-key-pair'], 60, dir);
+  return { key: join(dir, 'cosign.key'), pub: join(dir, 'cosign.pub') };
+}
+
+/** Signs `<repository>@<digest>` and stores the signature beside it in the registry. */
+export function signImage(ref: string, key: string, access: RegistryAccess): void {
+  run(
+    cosignBinary(),
+    [
+      'sign',
+      '--key',
+      key,
+      ...registryFlags(access),
+      // Keyed and offline: no signing configuration fetched, nothing uploaded to a transparency log.
+      '--use-signing-config=false',
+      '--tlog-upload=false',
+      '--yes',
+      ref,
+    ],
+    120,
+  );
+}
+
+/**
+ * Whether `ref` carries a signature that `pub` verifies, for exactly `digest`; cosign's reason when
+ * it does not. Verification trusts the key alone: there is no transparency log to check here.
+ */
+export function verifyImage(
+  ref: string,
+  digest: string,
+  pub: string,
+  access: RegistryAccess,
+): { ok: true } | { ok: false; reason: string } {
+  let output: string;
+  try {
+    output = run(
+      cosignBinary(),
+      ['verify', '--key', pub, ...registryFlags(access), '--insecure-ignore-tlog=true', '--output', 'json', ref],
+      120,
+    );
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+  const claims = JSON.parse(output) as { critical?: { image?: { 'docker-manifest-digest'?: string } } }[];
+  const signed = claims.map((c) => c.critical?.image?.['docker-manifest-digest']);
+  if (signed.length === 0 || signed.some((d) => d !== digest)) {
+    return { ok: false, reason: `the verified claims sign ${signed.join(', ') || 'nothing'}, not ${digest}` };
+  }
+  return { ok: true };
+}

@@ -17,7 +17,7 @@ import { freePort } from '../scripts/lib/local-services.ts';
 import { repoRoot } from '../scripts/lib/tools.ts';
 import { cosignBinary, generateKeyPair, verifyImage } from '../scripts/release/cosign.ts';
 import { promoteImage } from '../scripts/release/images-file.ts';
-import { checkReleaseOptions, releaseHub, uncommittedImageInputs } from '../scripts/release/release.ts';
+import { checkReleaseOptions, imageInputs, releaseHub, uncommittedImageInputs } from '../scripts/release/release.ts';
 import { requireRegistry, startRegistry, type LoopbackRegistry } from '../scripts/release/registry.ts';
 
 const MANIFEST_TYPES = [
@@ -212,7 +212,7 @@ describe('release and promotion input', () => {
     );
   });
 
-  test('release refuses a registry that is not host[:port]/namespace, and missing keys', () => {
+  test('release refuses a registry that is not host[:port]/namespace, missing keys and a missing key password', () => {
     const keysDir = join(work, 'keys');
     mkdirSync(keysDir, { recursive: true });
     for (const file of ['cosign.key', 'cosign.pub']) writeFileSync(join(keysDir, file), '');
@@ -232,6 +232,16 @@ describe('release and promotion input', () => {
       () => checkReleaseOptions({ ...options, registry: '127.0.0.1:5000/ns', pub: join(keysDir, 'absent.pub') }),
       /--pub: .*absent\.pub does not exist/,
     );
+    const password = process.env.COSIGN_PASSWORD;
+    delete process.env.COSIGN_PASSWORD;
+    try {
+      assert.throws(
+        () => checkReleaseOptions({ ...options, registry: '127.0.0.1:5000/ns' }),
+        /COSIGN_PASSWORD: must be set to the password of --key/,
+      );
+    } finally {
+      if (password !== undefined) process.env.COSIGN_PASSWORD = password;
+    }
   });
 
   test('a release names the image inputs that differ from the commit it would record', () => {
@@ -248,6 +258,9 @@ describe('release and promotion input', () => {
     writeFileSync(join(repo, 'docs/notes.md'), 'v2\n');
     writeFileSync(join(repo, 'src/hub/new.ts'), 'v1\n');
     assert.deepEqual(uncommittedImageInputs(repo).sort(), ['src/hub/main.ts', 'src/hub/new.ts']);
+    // The inputs are the Dockerfile's: the sources it copies into the build stage.
+    assert.ok(imageInputs().includes('src/hub') && imageInputs().includes('environments'), imageInputs().join(' '));
+    assert.ok(!imageInputs().some((path) => path.startsWith('/') || path.startsWith('./')), imageInputs().join(' '));
   });
 
   test('every released environment deploys the image environments/images.json records for it', () => {

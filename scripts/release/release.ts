@@ -56,22 +56,18 @@ export function checkReleaseOptions(options: ReleaseOptions): void {
 
 const git = (args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
 
-/** What the hub image is built from (the COPY lines of src/hub/Dockerfile). */
-const IMAGE_INPUTS = [
-  'package.json',
-  'package-lock.json',
-  'tsconfig.json',
-  'src/hub',
-  'environments',
-  'loadtests',
-  'runbooks/lib/admin-api.ts',
-  'scripts/lib/report',
-];
+/** What the hub image is built from: the sources of the COPY lines of src/hub/Dockerfile's build stage. */
+export function imageInputs(): string[] {
+  return readFileSync(join(repoRoot, 'src/hub/Dockerfile'), 'utf8')
+    .split('\n')
+    .filter((line) => /^COPY\s/.test(line) && !line.includes('--from='))
+    .flatMap((line) => line.trim().split(/\s+/).slice(1, -1));
+}
 
 /** Image inputs that differ from HEAD: with any, the image is not what the recorded commit holds. */
 export function uncommittedImageInputs(repo = repoRoot): string[] {
   // Not trimmed: each line starts with two status columns, the first often a space.
-  return execFileSync('git', ['status', '--porcelain', '--untracked-files=all', '--', ...IMAGE_INPUTS], {
+  return execFileSync('git', ['status', '--porcelain', '--untracked-files=all', '--', ...imageInputs()], {
     cwd: repo,
     encoding: 'utf8',
   })

@@ -3,6 +3,7 @@
  * in its node that stand in for the public ones dist/ names.
  */
 import { existsSync } from 'node:fs';
+import { RELEASE_ENVIRONMENTS, releasedImage } from '../../environments/images.ts';
 import { importProjectImages } from '../cluster/images.ts';
 import { adminKubeconfig, binaries } from '../cluster/layout.ts';
 import { localImages } from '../containers/podman.ts';
@@ -24,7 +25,7 @@ export async function localImagesInCluster(): Promise<LocalImages> {
   const hub = await importProjectImages();
   return {
     byRepository: {
-      'ghcr.io/ringforge/hub': hub,
+      ...hubRepositories(hub),
       'docker.io/valkey/valkey': localImages.valkey,
       'docker.io/oliver006/redis_exporter': localImages.redisExporter,
       // The Valkey snapshot job's upload step needs sh and curl, which the local Valkey image carries.
@@ -32,4 +33,9 @@ export async function localImagesInCluster(): Promise<LocalImages> {
     },
     postgres: localImages.postgres,
   };
+}
+
+/** Every repository a deployed environment takes its hub from (environments/images.json), mapped to `local`. */
+export function hubRepositories(local: string): Record<string, string> {
+  return Object.fromEntries(RELEASE_ENVIRONMENTS.map((env) => [releasedImage(env).repository, local]));
 }

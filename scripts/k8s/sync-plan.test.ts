@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../lib/tools.ts';
+import { releasedImage } from '../../environments/images.ts';
+import { hubRepositories } from './cluster-access.ts';
 import { readSyncPlan, syncOrder, type KubeObject } from './sync-plan.ts';
 import { applyTestOverlay } from './test-overlay.ts';
 
@@ -15,7 +17,7 @@ const staging = () => readSyncPlan(repoRoot, join(repoRoot, 'dist/k8s/staging'))
 
 const images = {
   byRepository: {
-    'ghcr.io/ringforge/hub': 'localhost/ringforge/hub:test',
+    ...hubRepositories('localhost/ringforge/hub:test'),
     'docker.io/valkey/valkey': 'localhost/ringforge/valkey:test',
     'docker.io/oliver006/redis_exporter': 'localhost/ringforge/redis-exporter:test',
     'docker.io/curlimages/curl': 'localhost/ringforge/valkey:test',
@@ -77,7 +79,8 @@ describe('test overlay', () => {
       assert.match(c.image, /^localhost\/ringforge\//);
       assert.equal(c.imagePullPolicy, 'IfNotPresent');
     }
-    assert.ok(substitutions.some((s) => s.includes('ghcr.io/ringforge/hub@sha256:')));
+    const staged = releasedImage('staging');
+    assert.ok(substitutions.some((s) => s.includes(`${staged.repository}@${staged.digest}`)));
   });
 
   it('stands in for the CloudNativePG operator with the Service, Secret and labels it would create', () => {
@@ -111,7 +114,7 @@ describe('test overlay', () => {
   });
 
   it('refuses a container whose image has no local stand-in', () => {
-    const partial = { ...images, byRepository: { 'ghcr.io/ringforge/hub': 'localhost/ringforge/hub:test' } };
+    const partial = { ...images, byRepository: hubRepositories('localhost/ringforge/hub:test') };
     assert.throws(
       () => applyTestOverlay(staging(), partial),
       /StatefulSet\/ringforge-data\/valkey: container valkey runs docker\.io\/valkey\/valkey:[\d.]+, which has no local image/,

@@ -10,10 +10,17 @@ import { repoRoot } from '../../scripts/lib/tools.ts';
 const scratch = mkdtempSync(join(tmpdir(), 'ringforge-failover-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** A copy of environments/prod.ts in a temporary folder, as an operator's checkout has it. */
+/**
+ * A copy of environments/prod.ts in a temporary folder, as an operator's checkout has it; its relative
+ * imports (the released images) point back at the repository's environments folder so it loads there.
+ */
 function prodCopy(): { path: string; text: string } {
   const path = join(scratch, 'prod.ts');
-  const text = readFileSync(join(repoRoot, 'environments', 'prod.ts'), 'utf8');
+  const environments = join(repoRoot, 'environments');
+  const text = readFileSync(join(environments, 'prod.ts'), 'utf8').replace(
+    /from '\.\/([\w-]+\.ts)'/g,
+    (_, file: string) => `from '${join(environments, file)}'`,
+  );
   writeFileSync(path, text);
   return { path, text };
 }

@@ -49,7 +49,7 @@ describe('k8s:verify against the API server', { timeout: 600_000 }, () => {
 
   it("fails on a wrong type with the server's message", async () => {
     const root = brokenStaging('valkey/statefulset-ringforge-data-valkey.yaml', (t) =>
-      t.replace('  replicas: 2\n', '  replicas: two\n'),
+      t.replace(/^ {2}replicas: \d+$/m, '  replicas: two'),
     );
     assert.match(await verifyBroken(root), /replicas.*(expected|must be).*(integer|int)/i);
   });

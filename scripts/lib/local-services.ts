@@ -544,7 +544,7 @@ export async function startRedisSentinelGroup(options: RedisSentinelGroupOptions
  * on `port` (or fails with its last output), and kills it and removes `dir` on `stop()` or when
  * this process exits.
  */
-async function spawnServer(spec: {
+export async function spawnServer(spec: {
   readonly name: string;
   readonly binary: string;
   readonly args: readonly string[];

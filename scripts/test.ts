@@ -1,11 +1,28 @@
 /*
- * Runs the whole suite with Node's test runner. Node 20 does not discover *.test.ts files itself,
- * so this finds them (optionally filtered by path substrings given as arguments) and hands them over.
+ * Runs the whole suite with Node's test runner: finds the *.test.ts files (optionally filtered by
+ * path substrings given as arguments) and hands them over. The toolchain the tests use is built
+ * first, once: scripts/toolchain.sh runs whenever it has not yet run for the current pins.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { repoRoot } from './lib/tools.ts';
+import { repoRoot, toolsDir } from './lib/tools.ts';
+
+/** The record scripts/toolchain.sh leaves in built-for: the pins' hash, and whether it ran as root. */
+function toolchainBuiltForThesePins(): boolean {
+  const pins = createHash('sha256');
+  for (const file of ['toolchain.env', 'toolchain.sh']) pins.update(readFileSync(join(repoRoot, 'scripts', file)));
+  let builtFor: string;
+  try {
+    builtFor = readFileSync(join(toolsDir, 'built-for'), 'utf8').trim();
+  } catch {
+    return false;
+  }
+  const [hash, as] = builtFor.split(' ');
+  // A non-root run skips the containers, so as root it must run again.
+  return hash === pins.digest('hex') && (as === 'root' || process.getuid?.() !== 0);
+}
 
 const SEARCHED = ['test', 'environments', 'constructs', 'stacks', 'charts', 'src', 'scripts', 'runbooks', 'loadtests'];
 
@@ -34,6 +51,12 @@ const files = SEARCHED.flatMap((d) => [...testFiles(join(repoRoot, d))]).filter(
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ') || '*.test.ts'}`);
   process.exit(1);
+}
+
+if (!toolchainBuiltForThesePins()) {
+  console.log('[test] the toolchain has not been built for these pins: running scripts/toolchain.sh first');
+  const toolchain = spawnSync('bash', [join(repoRoot, 'scripts', 'toolchain.sh')], { stdio: 'inherit' });
+  if (toolchain.status !== 0) process.exit(toolchain.status ?? 1);
 }
 
 const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {

@@ -12,6 +12,9 @@ tools=${RINGFORGE_TOOLS_DIR:-$HOME/.cache/ringforge-deploy/tools}
 bin=$tools/bin
 mirror=$tools/providers
 mkdir -p "$bin" "$mirror"
+# One run at a time: `npm test` starts this script when the pins changed, maybe in several shells.
+exec 9>"$tools/.lock"
+flock 9
 
 say() { printf '[toolchain] %s\n' "$*"; }
 fail() { printf '[toolchain] FAILED: %s\n' "$*" >&2; exit 1; }
@@ -84,6 +87,8 @@ provider_installation {
 }
 RC
 
+say "node $NODE_VERSION: $(bash "$here/install-node.sh")/node"
+
 go_build tofu github.com/opentofu/opentofu "v$TOFU_VERSION" ./cmd/tofu "$bin/tofu-$TOFU_VERSION"
 ln -sf "tofu-$TOFU_VERSION" "$bin/tofu"
 
@@ -136,5 +141,9 @@ if [[ $(id -u) -eq 0 ]]; then
 else
   say "containers: skipped (rootful podman needs root); tests use the Debian servers"
 fi
+
+# scripts/test.ts compares this with the pins to know whether the toolchain must run first.
+printf '%s %s\n' "$(cat "$here/toolchain.env" "$here/toolchain.sh" | sha256sum | cut -d' ' -f1)" \
+  "$([[ $(id -u) -eq 0 ]] && echo root || echo user)" >"$tools/built-for"
 
 say "ready in $tools ($(TF_CLI_CONFIG_FILE="$tools/tofurc" "$bin/tofu" version | head -1))"

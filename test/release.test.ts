@@ -14,7 +14,7 @@ import { imagesFile, readImages, type ImageRecord } from '../environments/images
 import { loadEnvironment } from '../environments/index.ts';
 import { podman, requirePodman, waitFor } from '../scripts/containers/podman.ts';
 import { freePort } from '../scripts/lib/local-services.ts';
-import { repoRoot } from '../scripts/lib/tools.ts';
+import { repoRoot, toolVersions } from '../scripts/lib/tools.ts';
 import { cosignBinary, generateKeyPair, verifyImage } from '../scripts/release/cosign.ts';
 import { promoteImage } from '../scripts/release/images-file.ts';
 import { checkReleaseOptions, imageInputs, releaseHub, uncommittedImageInputs } from '../scripts/release/release.ts';
@@ -125,7 +125,8 @@ describe('npm run release against a loopback registry', { timeout: 900_000 }, ()
     podman(['rmi', ref]);
     podman(['pull', '--quiet', '--tls-verify=false', ref], 300);
     const version = podman(['run', '--rm', '--entrypoint', 'node', ref, '--version'], 120);
-    assert.match(version, /^v\d+\.\d+\.\d+$/);
+    assert.equal(version, `v${toolVersions.NODE_VERSION}`);
+    assert.match(version, /^v24\./, 'the hub runs on Node 24 LTS');
     const port = await freePort();
     const name = `rf-release-test-${process.pid}`;
     podman(['run', '-d', '--rm', '--name', name, '-p', `127.0.0.1:${port}:8080`, ref], 120);

@@ -1,6 +1,6 @@
 /*
  * `npm run containers:check`: the hub image and the tier 0 stack, run for real under podman.
- *   1. builds src/hub/Dockerfile against the local Node 20 base and reports its size;
+ *   1. builds src/hub/Dockerfile against the local Node 24 base and reports its size;
  *   2. runs it with a read-only root filesystem as uid 10001 beside Postgres and Valkey containers,
  *      both listeners published on loopback, and probes the public one (/api/health, /api/ready, a
  *      WebSocket round trip, 404 for /metrics and the admin API) and the operations one (/metrics,

@@ -1,5 +1,5 @@
 /*
- * Builds src/hub/Dockerfile with podman against the local Node 20 base. The runtime stage is built
+ * Builds src/hub/Dockerfile with podman against the local Node 24 base. The runtime stage is built
  * with the `build` stage supplied as a build context holding the bundle `npm run hub:bundle` makes:
  * the build stage's `npm ci` needs the npm registry, which containers here cannot reach. Users build
  * the Dockerfile as it is, multi-stage, on the public base image.

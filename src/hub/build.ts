@@ -47,7 +47,7 @@ export async function buildHubBundle(outDir = resolve(here, '../../build/hub')):
     outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'esm',
     minify: true,
     legalComments: 'none',

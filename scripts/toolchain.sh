@@ -115,6 +115,12 @@ ln -sf "alertmanager-$ALERTMANAGER_VERSION" "$bin/alertmanager"
 go_build cosign github.com/sigstore/cosign/v3 "v$COSIGN_VERSION" ./cmd/cosign "$bin/cosign-$COSIGN_VERSION"
 ln -sf "cosign-$COSIGN_VERSION" "$bin/cosign"
 
+go_build syft github.com/anchore/syft "v$SYFT_VERSION" ./cmd/syft "$bin/syft-$SYFT_VERSION"
+ln -sf "syft-$SYFT_VERSION" "$bin/syft"
+
+go_build actionlint github.com/rhysd/actionlint "v$ACTIONLINT_VERSION" ./cmd/actionlint "$bin/actionlint-$ACTIONLINT_VERSION"
+ln -sf "actionlint-$ACTIONLINT_VERSION" "$bin/actionlint"
+
 
 # Debian packages for the hub's servers and the backup drills.
 missing=()

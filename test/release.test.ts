@@ -1,8 +1,9 @@
 /*
  * The release path for real: the hub image is built, pushed to a distribution registry on loopback,
- * signed with a throwaway cosign key pair, verified, pulled back by digest and run; its record lands
- * in a copy of environments/images.json (the committed file is never touched), and promotion copies
- * that record unchanged. Without podman, cosign or docker-registry the tests fail with what to install.
+ * signed with a throwaway cosign key pair, described by an SPDX SBOM that is attested with the same
+ * key, verified, pulled back by digest and run; its record lands in a copy of environments/images.json
+ * (the committed file is never touched), and promotion copies that record unchanged. Without podman,
+ * cosign, syft or docker-registry the tests fail with what to install.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,9 +16,16 @@ import { loadEnvironment } from '../environments/index.ts';
 import { podman, requirePodman, waitFor } from '../scripts/containers/podman.ts';
 import { freePort } from '../scripts/lib/local-services.ts';
 import { repoRoot, toolVersions } from '../scripts/lib/tools.ts';
-import { cosignBinary, generateKeyPair, verifyImage } from '../scripts/release/cosign.ts';
+import { cosignBinary, generateKeyPair, verifyImage, verifySbomAttestation } from '../scripts/release/cosign.ts';
 import { promoteImage } from '../scripts/release/images-file.ts';
-import { checkReleaseOptions, imageInputs, releaseHub, uncommittedImageInputs } from '../scripts/release/release.ts';
+import {
+  checkReleaseOptions,
+  imageInputs,
+  recordRelease,
+  releaseHub,
+  uncommittedImageInputs,
+} from '../scripts/release/release.ts';
+import { syftBinary } from '../scripts/release/sbom.ts';
 import { requireRegistry, startRegistry, type LoopbackRegistry } from '../scripts/release/registry.ts';
 
 const MANIFEST_TYPES = [
@@ -48,6 +56,7 @@ describe('npm run release against a loopback registry', { timeout: 900_000 }, ()
     requirePodman();
     requireRegistry();
     cosignBinary();
+    syftBinary();
     work = mkdtempSync(join(tmpdir(), 'rf-release-test-'));
     process.env.COSIGN_PASSWORD = `pw-${process.pid}-${Date.now()}`;
     for (const dir of ['keys', 'other-keys']) mkdirSync(join(work, dir));
@@ -102,6 +111,29 @@ describe('npm run release against a loopback registry', { timeout: 900_000 }, ()
     assert.match(other.ok ? '' : other.reason, /no matching (signatures|attestations)|failed to verify signature/);
   });
 
+  test('the SBOM attestation verifies for the recorded digest, fails with another key, and describes the image', () => {
+    const ref = `${released.repository}@${released.digest}`;
+    const attested = verifySbomAttestation(ref, released.digest, keys.pub, access);
+    assert.ok(attested.ok, attested.ok ? '' : attested.reason);
+    const other = verifySbomAttestation(ref, released.digest, otherKeys.pub, access);
+    assert.equal(other.ok, false);
+    assert.match(other.ok ? '' : other.reason, /no matching attestations|failed to verify signature/);
+    const sbom = attested.sbom as SpdxDocument;
+    assert.match(sbom.spdxVersion, /^SPDX-2\.\d$/);
+    const names = new Set(sbom.packages.map((p) => p.name));
+    // The runtime the image runs on, found in the binary itself, and the base's Debian packages.
+    const node = sbom.packages.find((p) => p.name === 'node');
+    assert.ok(node, `no node package among ${[...names].join(' ')}`);
+    const runtime = podman(['run', '--rm', '--entrypoint', 'node', ref, '--version']).replace(/^v/, '');
+    assert.equal(node.versionInfo, runtime);
+    for (const pkg of ['libc6', 'libstdc++6']) assert.ok(names.has(pkg), `no ${pkg} in the SBOM`);
+    // The image itself, by the digest recorded.
+    assert.ok(
+      sbom.packages.some((p) => p.name === released.repository && p.versionInfo === released.digest),
+      'no package names the released repository at its digest',
+    );
+  });
+
   test('a release whose public key is not the signing key is refused before anything is recorded', async () => {
     const before = readFileSync(images, 'utf8');
     await assert.rejects(
@@ -150,6 +182,11 @@ describe('npm run release against a loopback registry', { timeout: 900_000 }, ()
     assert.deepEqual([recorded.dev, recorded.staging, recorded.prod], [released, released, released]);
   });
 });
+
+interface SpdxDocument {
+  readonly spdxVersion: string;
+  readonly packages: { name: string; versionInfo?: string }[];
+}
 
 describe('release and promotion input', () => {
   let work: string;
@@ -262,6 +299,38 @@ describe('release and promotion input', () => {
     // The inputs are the Dockerfile's: the sources it copies into the build stage.
     assert.ok(imageInputs().includes('src/hub') && imageInputs().includes('environments'), imageInputs().join(' '));
     assert.ok(!imageInputs().some((path) => path.startsWith('/') || path.startsWith('./')), imageInputs().join(' '));
+  });
+
+  test('--record writes an image released elsewhere for dev, and refuses a bad reference, commit or time', () => {
+    const path = imagesWith({ staging: record('b') });
+    const { repository, digest, commit, builtAt } = record('a');
+    assert.deepEqual(recordRelease(`${repository}@${digest}`, commit, builtAt, path), record('a'));
+    assert.deepEqual(readImages(path), { dev: record('a'), staging: record('b') });
+    const refusals: [string, string, string, RegExp][] = [
+      [`${repository}:v1`, commit, builtAt, /--record: must be <host\[:port\]>\/<namespace>\/<name>@sha256/],
+      [`Registry.example/hub@${digest}`, commit, builtAt, /--record: must be/],
+      [`${repository}@sha256:abc`, commit, builtAt, /--record: must be a sha256 digest/],
+      [`${repository}@${digest}`, 'main', builtAt, /--commit: must be a full git commit hash/],
+      [`${repository}@${digest}`, commit, 'yesterday', /--built-at: must be an ISO 8601 UTC time/],
+    ];
+    for (const [ref, sha, at, error] of refusals) assert.throws(() => recordRelease(ref, sha, at, path), error);
+    assert.deepEqual(readImages(path), { dev: record('a'), staging: record('b') }, 'refusals leave the file as it was');
+  });
+
+  test('the release command prints its usage for a half-given --record, and records a whole one', () => {
+    const path = imagesWith({});
+    const release = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'scripts/release/release.ts', '--images', path, ...args], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      });
+    const { repository, digest, commit, builtAt } = record('a');
+    const half = release('--record', `${repository}@${digest}`, '--commit', commit);
+    assert.equal(half.status, 2);
+    assert.match(half.stderr, /--record <repository@digest> --commit <sha> --built-at <time>/);
+    const whole = release('--record', `${repository}@${digest}`, '--commit', commit, '--built-at', builtAt);
+    assert.equal(whole.status, 0, whole.stderr);
+    assert.deepEqual(readImages(path), { dev: record('a') });
   });
 
   test('every released environment deploys the image environments/images.json records for it', () => {

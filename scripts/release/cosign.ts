@@ -1,8 +1,9 @@
 /*
- * cosign, built by `npm run toolchain`, signing with a key pair and without a transparency log: the
+ * cosign, built by `npm run toolchain`, signing and attesting with a key pair and without a transparency log: the
  * machine reaches no Rekor or TUF service, so signatures are checked against the public key alone.
  * The key's password travels only in COSIGN_PASSWORD, never on a command line or in a log.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../containers/podman.ts';
@@ -72,4 +73,80 @@ export function verifyImage(
     return { ok: false, reason: `the verified claims sign ${signed.join(', ') || 'nothing'}, not ${digest}` };
   }
   return { ok: true };
+}
+
+/** The in-toto predicate type cosign gives an SPDX JSON attestation (`--type spdxjson`). */
+export const SPDX_PREDICATE_TYPE = 'https://spdx.dev/Document';
+
+/** Attaches `predicate` (an SPDX JSON document) to `ref` as an attestation signed with `key`. */
+export function attestSbom(ref: string, predicate: string, key: string, access: RegistryAccess): void {
+  run(
+    cosignBinary(),
+    [
+      'attest',
+      '--key',
+      key,
+      '--type',
+      'spdxjson',
+      '--predicate',
+      predicate,
+      ...registryFlags(access),
+      '--use-signing-config=false',
+      '--tlog-upload=false',
+      '--yes',
+      ref,
+    ],
+    120,
+  );
+}
+
+interface InTotoStatement {
+  readonly predicateType?: string;
+  readonly subject?: { digest?: { sha256?: string } }[];
+  readonly predicate?: unknown;
+}
+
+/**
+ * The SBOM attested for exactly `digest` that `pub` verifies, or cosign's reason when there is none.
+ * cosign prints one DSSE envelope per verified attestation; its payload is the in-toto statement.
+ */
+export function verifySbomAttestation(
+  ref: string,
+  digest: string,
+  pub: string,
+  access: RegistryAccess,
+): { ok: true; sbom: unknown } | { ok: false; reason: string } {
+  // Not run(): the envelopes carry the whole SBOM, beyond spawnSync's default 1 MB of output.
+  const result = spawnSync(
+    cosignBinary(),
+    [
+      'verify-attestation',
+      '--key',
+      pub,
+      '--type',
+      'spdxjson',
+      ...registryFlags(access),
+      '--insecure-ignore-tlog=true',
+      ref,
+    ],
+    { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024 },
+  );
+  if (result.error !== undefined) return { ok: false, reason: `cosign verify-attestation: ${result.error.message}` };
+  if (result.status !== 0) return { ok: false, reason: result.stderr.trim().slice(-3000) };
+  const output = result.stdout;
+  const statements = output
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const envelope = JSON.parse(line) as { payload: string };
+      return JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as InTotoStatement;
+    });
+  const hex = digest.replace(/^sha256:/, '');
+  const match = statements.find(
+    (s) => s.predicateType === SPDX_PREDICATE_TYPE && s.subject?.some((subject) => subject.digest?.sha256 === hex),
+  );
+  if (match === undefined) {
+    return { ok: false, reason: `no verified SPDX attestation names ${digest} (${statements.length} verified)` };
+  }
+  return { ok: true, sbom: match.predicate };
 }

@@ -1,21 +1,26 @@
 /*
  * `npm run release -- --registry <host:port/namespace> --key <cosign.key> [--pub <cosign.pub>] [--plain-http]`:
  * from a commit that holds every input of the hub image, builds the image, pushes it to <registry>/hub, signs the pushed digest with the key, verifies
- * the signature with the public key before accepting the digest, pulls the image back by digest, and
- * records { repository, digest, commit, builtAt } for dev in environments/images.json; then
- * synthesizes, so dist/ deploys that digest. Promote it onwards with `npm run promote`.
+ * the signature with the public key before accepting the digest, attests the image's SPDX SBOM (syft)
+ * with the same key and verifies that too, pulls the image back by digest, and records
+ * { repository, digest, commit, builtAt } for dev in environments/images.json; then synthesizes, so
+ * dist/ deploys that digest. Promote it onwards with `npm run promote`.
+ *
+ * `npm run release -- --record <repository@digest> --commit <sha> --built-at <time>` records an image
+ * released elsewhere (the release workflow, which signs keyless) the same way, without building.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { imagesFile, type ImageRecord } from '../../environments/images.ts';
+import { imageRecordSchema, imagesFile, type ImageRecord } from '../../environments/images.ts';
 import { buildHubImage } from '../containers/hub-image.ts';
 import { podman, requirePodman } from '../containers/podman.ts';
 import { repoRoot } from '../lib/tools.ts';
-import { cosignBinary, signImage, verifyImage } from './cosign.ts';
+import { attestSbom, cosignBinary, signImage, verifyImage, verifySbomAttestation } from './cosign.ts';
 import { recordImage, synthesize } from './images-file.ts';
+import { syftBinary, writeSbom } from './sbom.ts';
 
 export interface ReleaseOptions {
   /** `<host[:port]>/<namespace>`; the image goes to `<registry>/hub`. */
@@ -81,6 +86,7 @@ export async function releaseHub(options: ReleaseOptions): Promise<ImageRecord> 
   checkReleaseOptions(options);
   requirePodman();
   cosignBinary();
+  syftBinary();
   const access = { plainHttp: options.plainHttp };
   const tlsVerify = `--tls-verify=${!options.plainHttp}`;
   const repository = `${options.registry}/hub`;
@@ -119,6 +125,15 @@ export async function releaseHub(options: ReleaseOptions): Promise<ImageRecord> 
       throw new Error(`the signature of ${ref} does not verify with ${options.pub}:\n${verified.reason}`);
     log(`signature verified with ${options.pub}`);
 
+    const sbom = join(work, 'sbom.spdx.json');
+    writeSbom(ref, sbom, access);
+    attestSbom(ref, sbom, options.key, access);
+    const attested = verifySbomAttestation(ref, digest, options.pub, access);
+    if (!attested.ok)
+      throw new Error(`the SBOM attestation of ${ref} does not verify with ${options.pub}:\n${attested.reason}`);
+    const packages = (attested.sbom as { packages?: unknown[] }).packages?.length ?? 0;
+    log(`SPDX SBOM (${packages} packages) attested and verified with ${options.pub}`);
+
     podman(['pull', '--quiet', tlsVerify, ref], 300);
     const pulled = podman(['image', 'inspect', '--format', '{{.Id}}', ref]);
     const built = podman(['image', 'inspect', '--format', '{{.Id}}', image.ref]);
@@ -132,6 +147,31 @@ export async function releaseHub(options: ReleaseOptions): Promise<ImageRecord> 
   return record;
 }
 
+/**
+ * Records for dev an image released and verified elsewhere, given as `<repository>@<digest>`; the
+ * record is checked against the images file's rules first, and errors name the flag.
+ */
+export function recordRelease(ref: string, commit: string, builtAt: string, imagesPath = imagesFile): ImageRecord {
+  const at = ref.lastIndexOf('@');
+  const repository = ref.slice(0, Math.max(at, 0));
+  if (at < 0 || !REGISTRY_RULE.test(repository)) {
+    throw new Error(`--record: must be <host[:port]>/<namespace>/<name>@sha256:<64 hex> (got "${ref}")`);
+  }
+  const parsed = imageRecordSchema.safeParse({ repository, digest: ref.slice(at + 1), commit, builtAt });
+  if (!parsed.success) {
+    const flags: Record<string, string> = { digest: '--record', commit: '--commit', builtAt: '--built-at' };
+    const problems = parsed.error.issues.map((i) => `${flags[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`);
+    throw new Error(problems.join('; '));
+  }
+  recordImage(imagesPath, 'dev', parsed.data);
+  return parsed.data;
+}
+
+const USAGE = [
+  'usage: npm run release -- --registry <host:port/namespace> --key <cosign.key> [--pub <cosign.pub>] [--plain-http] [--allow-dirty] [--images <file>]',
+  '       npm run release -- --record <repository@digest> --commit <sha> --built-at <time> [--images <file>]',
+].join('\n');
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
     options: {
@@ -141,26 +181,37 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'plain-http': { type: 'boolean', default: false },
       'allow-dirty': { type: 'boolean', default: false },
       images: { type: 'string' },
+      record: { type: 'string' },
+      commit: { type: 'string' },
+      'built-at': { type: 'string' },
     },
   });
+  const recording = values.record !== undefined;
   // No default key: a private key is never looked for inside the repository, where it could be committed.
-  if (values.registry === undefined || values.key === undefined) {
-    console.error(
-      'usage: npm run release -- --registry <host:port/namespace> --key <cosign.key> [--pub <cosign.pub>] [--plain-http] [--allow-dirty] [--images <file>]',
-    );
+  if (
+    recording
+      ? values.commit === undefined || values['built-at'] === undefined || values.registry !== undefined
+      : values.registry === undefined || values.key === undefined
+  ) {
+    console.error(USAGE);
     process.exit(2);
   }
   try {
-    const key = resolve(values.key);
     const imagesPath = values.images === undefined ? imagesFile : resolve(values.images);
-    const record = await releaseHub({
-      registry: values.registry,
-      key,
-      pub: values.pub === undefined ? key.replace(/(\.key)?$/, '.pub') : resolve(values.pub),
-      plainHttp: values['plain-http'],
-      allowDirty: values['allow-dirty'],
-      imagesPath,
-    });
+    let record: ImageRecord;
+    if (recording) {
+      record = recordRelease(values.record!, values.commit!, values['built-at']!, imagesPath);
+    } else {
+      const key = resolve(values.key!);
+      record = await releaseHub({
+        registry: values.registry!,
+        key,
+        pub: values.pub === undefined ? key.replace(/(\.key)?$/, '.pub') : resolve(values.pub),
+        plainHttp: values['plain-http'],
+        allowDirty: values['allow-dirty'],
+        imagesPath,
+      });
+    }
     console.log(`[release] dev: ${record.repository}@${record.digest} (commit ${record.commit.slice(0, 12)})`);
     if (imagesPath === imagesFile) {
       console.log('[release] synthesizing dist/ from environments/images.json');

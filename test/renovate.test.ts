@@ -227,6 +227,22 @@ describe('renovate.json', () => {
     assert.ok(found({ file: 'src/hub/Dockerfile', datasource: 'docker', depName: name, currentValue: tag }), base[0]);
   });
 
+  test('every allowedVersions and regex versioning accepts the current pins it governs', () => {
+    for (const [i, rule] of config.packageRules.entries()) {
+      if (typeof rule.allowedVersions !== 'string') continue;
+      const allowed = new RegExp(/^\/(.+)\/$/.exec(rule.allowedVersions)![1]!);
+      const governed = deps.filter((d) => rule.matchPackageNames?.includes(d.depName));
+      assert.ok(governed.length > 0, `packageRules[${i}]: allowedVersions governs no managed pin`);
+      for (const dep of governed) assert.match(dep.currentValue, allowed, `packageRules[${i}]: ${dep.depName}`);
+    }
+    for (const manager of config.customManagers.filter((m) => m.versioningTemplate?.startsWith('regex:'))) {
+      const versioning = new RegExp(manager.versioningTemplate!.slice('regex:'.length));
+      for (const dep of deps.filter((d) => d.depName === manager.depNameTemplate)) {
+        assert.match(dep.currentValue, versioning, `${dep.depName}: versioningTemplate`);
+      }
+    }
+  });
+
   test('every package rule names dependencies that exist, and every action is pinned to a version', () => {
     const pkg = JSON.parse(read('package.json')) as Record<string, Record<string, string>>;
     const names = [

@@ -118,6 +118,11 @@ describe('npm run release against a loopback registry', { timeout: 900_000 }, ()
     const other = verifySbomAttestation(ref, released.digest, otherKeys.pub, access);
     assert.equal(other.ok, false);
     assert.match(other.ok ? '' : other.reason, /no matching attestations|failed to verify signature/);
+    const elsewhere = verifySbomAttestation(ref, `sha256:${'0'.repeat(64)}`, keys.pub, access);
+    assert.deepEqual(elsewhere, {
+      ok: false,
+      reason: `no verified SPDX attestation names sha256:${'0'.repeat(64)} (1 verified)`,
+    });
     const sbom = attested.sbom as SpdxDocument;
     assert.match(sbom.spdxVersion, /^SPDX-2\.\d$/);
     const names = new Set(sbom.packages.map((p) => p.name));

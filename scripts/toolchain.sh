@@ -13,7 +13,8 @@ bin=$tools/bin
 mirror=$tools/providers
 mkdir -p "$bin" "$mirror"
 # One run at a time: `npm test` starts this script when the pins changed, maybe in several shells.
-exec 9>"$tools/.lock"
+# Long-lived children (the podman service) must not inherit the lock: they get `9>&-`.
+exec 9>"$tools/toolchain.lock"
 flock 9
 
 say() { printf '[toolchain] %s\n' "$*"; }
@@ -140,7 +141,7 @@ fi
 
 # Rootful podman: its configuration, the API service for testcontainers, and the local images.
 if [[ $(id -u) -eq 0 ]]; then
-  bash "$here/containers/podman-setup.sh" || fail "podman setup"
+  bash "$here/containers/podman-setup.sh" 9>&- || fail "podman setup"
   bash "$here/../images/build.sh" || fail "local container images"
   # The local Kubernetes of `npm run cluster`, cached here so later runs of the cluster start in seconds.
   bash "$here/cluster/build.sh" || fail "local cluster build"

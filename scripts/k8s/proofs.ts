@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { NAMESPACES } from '../../charts/clusters.ts';
 import { HubClient } from '../../src/hub/client/client.ts';
+import type { PresenceEvent } from '../../src/hub/client/types.ts';
 import { withTimeout } from '../../src/hub/db/database.ts';
 import { provisionTenant, type Tenancy } from '../../runbooks/lib/hub-process.ts';
 import type { Kubectl } from './kubectl.ts';
@@ -77,7 +78,9 @@ export async function acrossPods(pods: readonly [string, string], apiKey: string
   try {
     const joined = new Promise<string>((resolve) =>
       listener.on('event', (name, payload) => {
-        if (name === 'presence.joined') resolve((payload as { agentId: string }).agentId);
+        const joined = name === 'presence.changed' ? (payload as PresenceEvent).joined : [];
+        const found = joined.find((member) => member.name === 'verify-speaker');
+        if (found !== undefined) resolve(found.agentId);
       }),
     );
     const speaker = await connected([first!], apiKey, 'verify-speaker');

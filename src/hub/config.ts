@@ -201,6 +201,8 @@ const environmentSchema = z.object({
   HUB_SESSION_BUFFER_BYTES: integer(8 * MIB, 4 * MIB, 1024 * MIB),
   HUB_OUTBOUND_BUFFER_BYTES: integer(256 * MIB, 16 * MIB, 64 * 1024 * MIB),
   HUB_PRESENCE_TTL_MS: integer(30_000, 1_000, 3_600_000),
+  HUB_PRESENCE_BATCH_MS: integer(250, 0, 10_000),
+  HUB_KEY_CACHE_TTL_MS: integer(30_000, 0, 3_600_000),
   HUB_TASK_TIMEOUT_MS: integer(60_000, 100, 86_400_000),
   HUB_TASK_MAX_ATTEMPTS: integer(3, 1, 100),
   HUB_SWEEP_INTERVAL_MS: integer(1_000, 50, 600_000),
@@ -276,6 +278,10 @@ export interface HubConfig {
   readonly rateLimits: RateLimits;
   readonly limits: AbuseLimits;
   readonly presenceTtlMs: number;
+  /** How long a replica gathers a fleet's joins and departures into one `presence.changed` event. */
+  readonly presenceBatchMs: number;
+  /** How long a replica trusts an API key it looked up; 0 looks every key up on every hello. */
+  readonly keyCacheTtlMs: number;
   readonly taskTimeoutMs: number;
   readonly taskMaxAttempts: number;
   readonly sweepIntervalMs: number;
@@ -353,6 +359,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, purpose: 'serve
       outboundBufferBytes: e.HUB_OUTBOUND_BUFFER_BYTES,
     },
     presenceTtlMs: e.HUB_PRESENCE_TTL_MS,
+    presenceBatchMs: e.HUB_PRESENCE_BATCH_MS,
+    keyCacheTtlMs: e.HUB_KEY_CACHE_TTL_MS,
     taskTimeoutMs: e.HUB_TASK_TIMEOUT_MS,
     taskMaxAttempts: e.HUB_TASK_MAX_ATTEMPTS,
     sweepIntervalMs: e.HUB_SWEEP_INTERVAL_MS,

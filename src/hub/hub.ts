@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Bus } from './bus/bus.ts';
+import { channels, type Bus } from './bus/bus.ts';
 import { createMemoryBus } from './bus/memory-bus.ts';
 import { createRedisBus } from './bus/redis-bus.ts';
 import { describeRedis, describeUrl, type HubConfig } from './config.ts';
@@ -18,6 +18,7 @@ import { createMemoryPresenceStore, type PresenceStore } from './presence/store.
 import { createMemoryBucketStore, createRedisBucketStore, RateLimiter, type BucketStore } from './rate-limit.ts';
 import { Accounts } from './services/accounts.ts';
 import { pruneIdempotencyKeys } from './services/idempotency.ts';
+import { KeyCache } from './services/key-cache.ts';
 import { Memory } from './services/memory.ts';
 import { Messages } from './services/messages.ts';
 import type { Services } from './services/services.ts';
@@ -26,6 +27,8 @@ import { AgentGateway } from './ws/server.ts';
 
 const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
+/** Keys a replica holds in its cache: more than the keys of any fleet that reconnects at once. */
+const KEY_CACHE_ENTRIES = 10_000;
 
 export interface Hub {
   readonly services: Services;
@@ -79,6 +82,21 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/**
+ * Subscribes to key revocations, trying again every second while Redis is unreachable (a hub starts
+ * without it); until the subscription holds, the key cache's TTL bounds a revocation it misses.
+ */
+function watchRevocations(bus: Bus, accounts: Accounts): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const subscribe = () => {
+    bus
+      .subscribe(channels.revokedKeys, (message) => accounts.forgetKey((message as { keyId: string }).keyId))
+      .catch(() => (timer = setTimeout(subscribe, 1_000)));
+  };
+  subscribe();
+  return () => clearTimeout(timer);
+}
+
 const loopbackFor = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
 export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
@@ -99,7 +117,11 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
   });
   await standby.start();
   const { bus, store, buckets, prune } = await openBus(config, log);
-  const presence = new Presence(store, bus, config.presenceTtlMs, log);
+  const presence = new Presence(store, bus, config.presenceTtlMs, log, config.presenceBatchMs);
+  const accounts = new Accounts(db, new KeyCache(config.keyCacheTtlMs, KEY_CACHE_ENTRIES), (keyId) =>
+    bus.publish(channels.revokedKeys, { keyId }),
+  );
+  const stopWatchingRevocations = watchRevocations(bus, accounts);
   const services: Services = {
     config,
     log,
@@ -107,7 +129,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
     db,
     bus,
     presence,
-    accounts: new Accounts(db),
+    accounts,
     messages: new Messages(db, bus),
     memory: new Memory(db),
     tasks: new Tasks(
@@ -180,6 +202,8 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
             }),
         ),
       );
+      stopWatchingRevocations();
+      await presence.flush();
       await bus.close();
       await db.close();
       log.info({ reason }, 'hub stopped');

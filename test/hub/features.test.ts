@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import type { HubClient } from '../../src/hub/client/client.ts';
 import type { Hub } from '../../src/hub/hub.ts';
@@ -120,15 +121,16 @@ for (const mode of MODES) {
         const a = await connectAgent(hub.wsUrl, tenant.key, 'roster-a', {
           agent: { name: 'roster-a', capabilities: ['x'] },
         });
-        const joined = nextEvent(a, 'presence.joined', (e: any) => e.name === 'roster-b');
+        const joined = nextEvent(a, 'presence.changed', (e: any) => e.joined.some((j: any) => j.name === 'roster-b'));
         const b = await connectAgent(hub.wsUrl, tenant.key, 'roster-b');
-        assert.equal((await joined).agentId, b.identity.agentId);
+        const named = (await joined).joined.find((j: any) => j.name === 'roster-b');
+        assert.equal(named.agentId, b.identity.agentId);
         await b.request('heartbeat', { load: 7, status: 'busy' });
         const roster = await a.request<any>('presence.roster');
         const entryB = roster.agents.find((e: any) => e.name === 'roster-b');
         assert.deepEqual([entryB.load, entryB.status], [7, 'busy']);
         assert.deepEqual(roster.agents.find((e: any) => e.name === 'roster-a').capabilities, ['x']);
-        const left = nextEvent(a, 'presence.left', (e: any) => e.name === 'roster-b');
+        const left = nextEvent(a, 'presence.changed', (e: any) => e.left.some((l: any) => l.name === 'roster-b'));
         b.close();
         await left;
         const after = await a.request<any>('presence.roster');
@@ -137,6 +139,24 @@ for (const mode of MODES) {
           false,
         );
         a.close();
+      });
+
+      it('announces a burst of joins in a few batched events, not one per agent', async () => {
+        const watcher = await connectAgent(hub.wsUrl, tenant.key, 'watcher-of-burst');
+        const seen = new Set<string>();
+        let events = 0;
+        watcher.on('event', (name, payload: any) => {
+          if (name !== 'presence.changed') return;
+          events++;
+          for (const member of payload.joined) if (member.name.startsWith('burst-')) seen.add(member.name);
+        });
+        const names = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
+        const burst = await Promise.all(names.map((name) => connectAgent(hub.wsUrl, tenant.key, name)));
+        for (let waited = 0; seen.size < names.length && waited < 5_000; waited += 50) await sleep(50);
+        assert.deepEqual([...seen].sort(), [...names].sort());
+        // 30 joins within a few 250 ms windows: far fewer events than agents.
+        assert.ok(events <= 5, `${events} presence events for ${names.length} joins`);
+        for (const agent of [...burst, watcher]) agent.close();
       });
     });
 

@@ -91,6 +91,16 @@ describe('replicas (server)', () => {
     second.close();
   });
 
+  it('refuses a key revoked on one replica on the other, which had it cached', async () => {
+    const admin = new Admin(one.adminUrl);
+    const key = await admin.createKey(tenant.tenantId, tenant.fleetId);
+    // A hello on replica two caches the key there.
+    (await connectAgent(two.wsUrl, key.key, 'cached-key')).close();
+    const revoke = await admin.call('DELETE', `/api/admin/tenants/${tenant.tenantId}/api-keys/${key.id}`);
+    assert.equal(revoke.status, 200);
+    await eventually(() => assert.rejects(connectAgent(two.wsUrl, key.key, 'cached-key-again'), /unauthorized|closed/));
+  });
+
   it('prunes the roster entry of a replica that stopped refreshing it and announces the departure', async () => {
     const watcher = await connectAgent(one.wsUrl, tenant.key, 'watcher');
     const redis = new Redis(backing.env.REDIS_URL!);
@@ -107,7 +117,7 @@ describe('replicas (server)', () => {
       expiresAt: Date.now() - 1,
     };
     await redis.hset(`rf:presence:${tenant.fleetId}`, 'ag_ghost', JSON.stringify(ghost));
-    const left = nextEvent(watcher, 'presence.left', (e: any) => e.agentId === 'ag_ghost');
+    const left = nextEvent(watcher, 'presence.changed', (e: any) => e.left.some((l: any) => l.agentId === 'ag_ghost'));
     const roster = await watcher.request<any>('presence.roster');
     assert.equal(
       roster.agents.some((e: any) => e.agentId === 'ag_ghost'),

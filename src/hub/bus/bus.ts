@@ -17,6 +17,8 @@ export interface Bus {
 export const channels = {
   agent: (agentId: string) => `rf:agent:${agentId}`,
   fleet: (fleetId: string) => `rf:fleet:${fleetId}`,
+  /** Revoked API keys, which every replica drops from its key cache. */
+  revokedKeys: 'rf:keys:revoked',
 };
 
 /** Handlers per channel, shared by both bus implementations. */

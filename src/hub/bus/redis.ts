@@ -21,6 +21,9 @@ export function connectRedis(target: RedisTarget, role: string, log: Logger): Re
     // A write that reached a replica (a primary demoted under this connection): reconnect, which
     // through Sentinel finds the new primary, and send the command again there.
     reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+    // Commands issued in one turn of the event loop go out in one write: under load a hub issues
+    // thousands a second (rate limits, publishes, presence), and each write is a system call.
+    enableAutoPipelining: role !== 'subscriber',
     ...(target.password === undefined ? {} : { password: target.password }),
   };
   const redis =

@@ -60,7 +60,7 @@ export interface HubClientEvents {
   disconnected: [{ code: number; reason: string }];
   /** Each direct message exactly once, in sequence order; acknowledged after the listeners return. */
   dm: [DirectMessage];
-  /** Any other pushed event: activity, presence.joined, presence.left, task.assigned, task.finished. */
+  /** Any other pushed event: activity, presence.changed, task.assigned, task.finished. */
   event: [string, unknown];
   /** The client stopped for good (closed by the application, unauthorized, replaced, or out of attempts). */
   closed: [string];

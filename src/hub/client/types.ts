@@ -31,7 +31,7 @@ export type TaskStatus = TaskView['status'];
 export type MemoryEntry = z.infer<typeof memoryGetReplySchema>;
 export type MemoryListing = z.infer<typeof memoryListingSchema>;
 export type RosterEntry = z.infer<typeof rosterEntrySchema>;
-/** The payload of `presence.joined` and `presence.left`. */
+/** The payload of `presence.changed`. */
 export type PresenceEvent = z.infer<typeof presenceEventSchema>;
 /** The payload of `activity`. */
 export type ActivityEvent = z.infer<typeof activityEventSchema>;

@@ -2,12 +2,17 @@ import { channels, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import type { PresenceEntry, PresenceStore } from './store.ts';
 
-/** What other fleet members see when an agent joins or leaves. */
-export interface PresenceEvent {
-  readonly kind: 'presence';
-  readonly event: 'joined' | 'left';
+/** An agent as `presence.changed` names it. */
+export interface PresenceMember {
   readonly agentId: string;
   readonly name: string;
+}
+
+/** What other fleet members see when agents join or leave: every change of one batch window. */
+export interface PresenceEvent {
+  readonly kind: 'presence';
+  readonly joined: PresenceMember[];
+  readonly left: PresenceMember[];
 }
 
 export type RosterEntry = Omit<PresenceEntry, 'connectionId' | 'expiresAt'>;
@@ -18,28 +23,44 @@ const NEVER = Number.MAX_SAFE_INTEGER;
  * Fleet rosters across replicas. Each replica refreshes the entries of its own sessions well within
  * the TTL; entries of a replica that died expire, and whoever reads the roster first prunes them and
  * announces the departure.
+ *
+ * Changes are announced in batches: each replica gathers a fleet's joins and departures for
+ * `batchMs` and publishes them as one event. One event per change would cost a fleet of N agents
+ * N frames per join, so N reconnecting agents would cost N² frames.
  */
 export class Presence {
+  private readonly pending = new Map<string, Map<string, { joined: boolean; name: string }>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
   constructor(
     private readonly store: PresenceStore,
     private readonly bus: Bus,
     private readonly ttlMs: number,
     private readonly log: Logger,
+    private readonly batchMs: number,
   ) {}
 
   async join(fleetId: string, entry: Omit<PresenceEntry, 'expiresAt'>): Promise<void> {
-    await this.store.put(fleetId, { ...entry, expiresAt: Date.now() + this.ttlMs });
-    await this.announce(fleetId, { kind: 'presence', event: 'joined', agentId: entry.agentId, name: entry.name });
+    await this.store.put(fleetId, [{ ...entry, expiresAt: Date.now() + this.ttlMs }]);
+    this.announce(fleetId, entry.agentId, entry.name, true);
   }
 
-  async refresh(fleetId: string, entry: Omit<PresenceEntry, 'expiresAt'>): Promise<void> {
-    await this.store.put(fleetId, { ...entry, expiresAt: Date.now() + this.ttlMs });
+  /** Rewrites the entries of one fleet's sessions with a fresh expiry, in one write. */
+  async refresh(fleetId: string, entries: readonly Omit<PresenceEntry, 'expiresAt'>[]): Promise<void> {
+    const expiresAt = Date.now() + this.ttlMs;
+    await this.store.put(
+      fleetId,
+      entries.map((entry) => ({ ...entry, expiresAt })),
+    );
   }
 
   async leave(fleetId: string, agentId: string, name: string, connectionId: string): Promise<void> {
-    if (await this.store.remove(fleetId, agentId, connectionId, NEVER)) {
-      await this.announce(fleetId, { kind: 'presence', event: 'left', agentId, name });
-    }
+    if (await this.store.remove(fleetId, agentId, connectionId, NEVER)) this.announce(fleetId, agentId, name, false);
+  }
+
+  /** Publishes every change still gathering, e.g. before the hub stops. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending.keys()].map((fleetId) => this.publish(fleetId)));
   }
 
   async roster(fleetId: string): Promise<RosterEntry[]> {
@@ -49,7 +70,7 @@ export class Presence {
     await Promise.all(
       expired.map(async (e) => {
         if (await this.store.remove(fleetId, e.agentId, e.connectionId, now + 1)) {
-          await this.announce(fleetId, { kind: 'presence', event: 'left', agentId: e.agentId, name: e.name });
+          this.announce(fleetId, e.agentId, e.name, false);
         }
       }),
     );
@@ -59,7 +80,30 @@ export class Presence {
       .map(({ connectionId: _c, expiresAt: _e, ...visible }) => visible);
   }
 
-  private async announce(fleetId: string, event: PresenceEvent): Promise<void> {
+  /** Adds a change to the fleet's batch; the latest change of an agent within a window wins. */
+  private announce(fleetId: string, agentId: string, name: string, joined: boolean): void {
+    let batch = this.pending.get(fleetId);
+    if (batch === undefined) {
+      batch = new Map();
+      this.pending.set(fleetId, batch);
+      this.timers.set(
+        fleetId,
+        setTimeout(() => void this.publish(fleetId), this.batchMs),
+      );
+    }
+    batch.delete(agentId);
+    batch.set(agentId, { joined, name });
+  }
+
+  private async publish(fleetId: string): Promise<void> {
+    const batch = this.pending.get(fleetId);
+    clearTimeout(this.timers.get(fleetId));
+    this.pending.delete(fleetId);
+    this.timers.delete(fleetId);
+    if (batch === undefined) return;
+    const event: PresenceEvent = { kind: 'presence', joined: [], left: [] };
+    for (const [agentId, change] of batch)
+      (change.joined ? event.joined : event.left).push({ agentId, name: change.name });
     await this.bus.publish(channels.fleet(fleetId), event).catch((error: unknown) => {
       this.log.warn({ err: error, fleetId }, 'could not announce a presence change');
     });

@@ -14,11 +14,13 @@ return redis.call('HDEL', KEYS[1], ARGV[1])
 
 export function createRedisPresenceStore(redis: Redis, ttlMs: number): PresenceStore {
   return {
-    async put(fleetId, entry) {
+    async put(fleetId, entries) {
+      if (entries.length === 0) return;
+      const fields = new Map(entries.map((entry) => [entry.agentId, JSON.stringify(entry)]));
       // The hash as a whole expires too, so a fleet whose replicas all vanished leaves nothing behind.
       await redis
         .multi()
-        .hset(key(fleetId), entry.agentId, JSON.stringify(entry))
+        .hset(key(fleetId), fields)
         .pexpire(key(fleetId), ttlMs * 4)
         .exec();
     },

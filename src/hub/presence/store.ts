@@ -17,7 +17,8 @@ export interface PresenceEntry {
 
 /** Fleet rosters shared by all replicas: a Redis hash per fleet, or a map in embedded mode. */
 export interface PresenceStore {
-  put(fleetId: string, entry: PresenceEntry): Promise<void>;
+  /** Writes entries of one fleet, each replacing the agent's previous one. */
+  put(fleetId: string, entries: readonly PresenceEntry[]): Promise<void>;
   /** Removes the entry if it still belongs to connectionId and expires before `expiringBefore`. */
   remove(fleetId: string, agentId: string, connectionId: string, expiringBefore: number): Promise<boolean>;
   /** Every entry of the fleet, expired ones included; the caller prunes. */
@@ -27,10 +28,11 @@ export interface PresenceStore {
 export function createMemoryPresenceStore(): PresenceStore {
   const fleets = new Map<string, Map<string, PresenceEntry>>();
   return {
-    async put(fleetId, entry) {
+    async put(fleetId, entries) {
+      if (entries.length === 0) return;
       const fleet = fleets.get(fleetId) ?? new Map<string, PresenceEntry>();
       fleets.set(fleetId, fleet);
-      fleet.set(entry.agentId, entry);
+      for (const entry of entries) fleet.set(entry.agentId, entry);
     },
     async remove(fleetId, agentId, connectionId, expiringBefore) {
       const fleet = fleets.get(fleetId);

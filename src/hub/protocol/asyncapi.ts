@@ -186,8 +186,10 @@ export const REQUESTS: Readonly<Record<RequestType, RequestSpec>> = {
 export const EVENTS: Readonly<Record<EventName, { readonly summary: string }>> = {
   dm: { summary: 'A direct message, in seq order, at least once until acknowledged.' },
   activity: { summary: 'Another agent of the fleet broadcast an activity (not echoed to the sender).' },
-  'presence.joined': { summary: 'Another agent of the fleet came online.' },
-  'presence.left': { summary: 'Another agent of the fleet went offline.' },
+  'presence.changed': {
+    summary:
+      'Agents of the fleet came online or went offline: every change of one batch window, at most one a window per replica.',
+  },
   'task.assigned': { summary: 'A task routed to this agent: claim it and report a result.' },
   'task.finished': { summary: 'A task this agent submitted completed or failed.' },
 };

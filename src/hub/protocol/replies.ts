@@ -189,7 +189,11 @@ export const REQUEST_TYPES = Object.keys(replyPayloadSchemas) as RequestType[];
 
 // ---- event payloads --------------------------------------------------------------------------------
 
-export const presenceEventSchema = z.strictObject({ agentId, name: agentName });
+const presenceMemberSchema = z.strictObject({ agentId, name: agentName });
+export const presenceEventSchema = z.strictObject({
+  joined: z.array(presenceMemberSchema),
+  left: z.array(presenceMemberSchema),
+});
 
 export const activityEventSchema = z.strictObject({
   from: agentId,
@@ -206,8 +210,7 @@ export const activityEventSchema = z.strictObject({
 export const eventPayloadSchemas = {
   dm: directMessageSchema,
   activity: activityEventSchema,
-  'presence.joined': presenceEventSchema,
-  'presence.left': presenceEventSchema,
+  'presence.changed': presenceEventSchema,
   'task.assigned': taskViewSchema.extend({ status: z.literal('assigned') }),
   'task.finished': taskViewSchema.extend({ status: z.enum(['completed', 'failed']) }),
 } as const;

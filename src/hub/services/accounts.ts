@@ -3,6 +3,7 @@ import { newId } from '../ids.ts';
 import { HubError, notFound } from '../protocol/errors.ts';
 import { limitExceeded } from '../protocol/limits.ts';
 import { generateApiKey, hashApiKey, hashesEqual, looksLikeApiKey } from './api-keys.ts';
+import type { KeyCache } from './key-cache.ts';
 
 export interface Tenant {
   readonly id: string;
@@ -38,7 +39,12 @@ function uniqueViolation(error: unknown): boolean {
 
 /** Tenants, fleets, API keys and agent records: the admin API's data and agent authentication. */
 export class Accounts {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly keys: KeyCache,
+    /** Tells the other replicas to forget a revoked key. */
+    private readonly announceRevoked: (keyId: string) => Promise<void>,
+  ) {}
 
   async createTenant(name: string): Promise<Tenant> {
     try {
@@ -116,6 +122,13 @@ export class Accounts {
       [keyId, tenantId],
     );
     if (rows.length === 0) throw notFound(`API key ${keyId} of tenant ${tenantId}`);
+    this.keys.forgetKey(keyId);
+    await this.announceRevoked(keyId);
+  }
+
+  /** Drops a key another replica revoked. */
+  forgetKey(keyId: string): void {
+    this.keys.forgetKey(keyId);
   }
 
   /** The tenant and fleet an API key grants, or `unauthorized` with the same message for every failure. */
@@ -123,12 +136,16 @@ export class Accounts {
     const denied = new HubError('unauthorized', 'the API key is unknown, malformed or revoked');
     if (!looksLikeApiKey(apiKey)) throw denied;
     const hash = hashApiKey(apiKey);
+    const cached = this.keys.get(hash);
+    if (cached !== undefined) return cached;
     const [row] = await this.db.query<{ id: string; tenant_id: string; fleet_id: string; key_hash: Uint8Array }>(
       'SELECT id, tenant_id, fleet_id, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
       [hash],
     );
     if (row === undefined || !hashesEqual(Buffer.from(row.key_hash), hash)) throw denied;
-    return { keyId: row.id, tenantId: row.tenant_id, fleetId: row.fleet_id };
+    const scope = { keyId: row.id, tenantId: row.tenant_id, fleetId: row.fleet_id };
+    this.keys.set(hash, scope);
+    return scope;
   }
 
   /**

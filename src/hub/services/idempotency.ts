@@ -7,6 +7,14 @@ export interface Outcome<T> {
   readonly replayed: boolean;
 }
 
+/** A key that was used for another request type, or whose first request has not succeeded. */
+export function keyReused(usedFor: string | undefined, operation: string): HubError {
+  return new HubError(
+    'idempotency_key_reused',
+    `idempotencyKey was already used for ${usedFor ?? 'another request'}; use a new key for ${operation}`,
+  );
+}
+
 /*
  * The key is claimed in the same transaction as the mutation: a concurrent duplicate blocks on the
  * primary key until the first commits, then finds the stored response. A failed mutation rolls the
@@ -32,10 +40,7 @@ export async function mutate<T>(
         [agentId, idempotencyKey],
       );
       if (stored === undefined || stored.operation !== operation || stored.response === null) {
-        throw new HubError(
-          'idempotency_key_reused',
-          `idempotencyKey was already used for ${stored?.operation ?? 'another request'}; use a new key for ${operation}`,
-        );
+        throw keyReused(stored?.operation, operation);
       }
       return { result: JSON.parse(stored.response) as T, replayed: true };
     }

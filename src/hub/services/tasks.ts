@@ -93,6 +93,7 @@ const SWEEP_BATCH = 100;
 export class Tasks {
   /** Where each fleet's next routing pass resumes. */
   private readonly cursors = new Map<string, { createdAt: string; id: string }>();
+  private readonly joinRouting = new Map<string, { again: boolean }>();
 
   constructor(
     private readonly db: Database,
@@ -224,6 +225,28 @@ export class Tasks {
       `SELECT DISTINCT fleet_id FROM tasks WHERE status = 'pending'`,
     );
     for (const { fleet_id } of fleets) await this.routePending(fleet_id);
+  }
+
+  /**
+   * Routes waiting tasks once an agent joined. Joins during a pass fold into one more pass, so a
+   * fleet that reconnects at once costs a few passes, not one per agent.
+   */
+  async routeAfterJoin(fleetId: string): Promise<void> {
+    const running = this.joinRouting.get(fleetId);
+    if (running !== undefined) {
+      running.again = true;
+      return;
+    }
+    const pass = { again: false };
+    this.joinRouting.set(fleetId, pass);
+    try {
+      do {
+        pass.again = false;
+        await this.routePending(fleetId);
+      } while (pass.again);
+    } finally {
+      this.joinRouting.delete(fleetId);
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { PresenceEntry } from '../presence/store.ts';
+import type { FleetFrame } from './fleet-frames.ts';
 
 /** The authenticated identity of a session; every handler scopes its queries by these ids. */
 export interface AgentIdentity {
@@ -15,7 +16,7 @@ export interface AgentIdentity {
 export interface LiveSession {
   readonly identity: AgentIdentity;
   presenceEntry(): Omit<PresenceEntry, 'expiresAt'>;
-  onFleetEvent(event: unknown): void;
+  sendFleetFrame(frame: FleetFrame): void;
   close(code: number, reason: string): void;
 }
 

@@ -1,6 +1,7 @@
 import { channels, type BusHandler } from '../bus/bus.ts';
 import type { Services } from '../services/services.ts';
 import type { LiveSession as Session } from './agent.ts';
+import { fleetFrame } from './fleet-frames.ts';
 
 /**
  * The authenticated sessions of this replica, by agent and by fleet. A replica subscribes to a fleet's
@@ -8,7 +9,7 @@ import type { LiveSession as Session } from './agent.ts';
  */
 export class SessionRegistry {
   private readonly byAgent = new Map<string, Session>();
-  private readonly fleets = new Map<string, { sessions: Set<Session>; handler: BusHandler }>();
+  private readonly byFleet = new Map<string, { sessions: Set<Session>; handler: BusHandler }>();
 
   constructor(private readonly services: Services) {}
 
@@ -20,18 +21,26 @@ export class SessionRegistry {
     return [...this.byAgent.values()];
   }
 
+  /** The sessions of each fleet this replica holds. */
+  fleets(): Map<string, Session[]> {
+    return new Map([...this.byFleet].map(([fleetId, fleet]) => [fleetId, [...fleet.sessions]]));
+  }
+
   /** Registers a session; returns the older local session of the same agent, which the caller replaces. */
   async add(session: Session): Promise<Session | undefined> {
     const agent = session.identity;
     const previous = this.byAgent.get(agent.agentId);
     this.byAgent.set(agent.agentId, session);
     this.services.metrics.connectedAgents.set(this.byAgent.size);
-    let fleet = this.fleets.get(agent.fleetId);
+    let fleet = this.byFleet.get(agent.fleetId);
     if (fleet === undefined) {
       const members = new Set<Session>();
-      const handler: BusHandler = (event) => members.forEach((member) => member.onFleetEvent(event));
+      const handler: BusHandler = (event) => {
+        const frame = fleetFrame(event as Parameters<typeof fleetFrame>[0]);
+        for (const member of members) if (member.identity.agentId !== frame.except) member.sendFleetFrame(frame);
+      };
       fleet = { sessions: members, handler };
-      this.fleets.set(agent.fleetId, fleet);
+      this.byFleet.set(agent.fleetId, fleet);
       fleet.sessions.add(session);
       await this.services.bus.subscribe(channels.fleet(agent.fleetId), handler);
     } else {
@@ -45,9 +54,9 @@ export class SessionRegistry {
     const agent = session.identity;
     if (this.byAgent.get(agent.agentId) === session) this.byAgent.delete(agent.agentId);
     this.services.metrics.connectedAgents.set(this.byAgent.size);
-    const fleet = this.fleets.get(agent.fleetId);
+    const fleet = this.byFleet.get(agent.fleetId);
     if (fleet === undefined || !fleet.sessions.delete(session) || fleet.sessions.size > 0) return;
-    this.fleets.delete(agent.fleetId);
+    this.byFleet.delete(agent.fleetId);
     await this.services.bus.unsubscribe(channels.fleet(agent.fleetId), fleet.handler);
   }
 }

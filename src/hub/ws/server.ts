@@ -120,10 +120,17 @@ export class AgentGateway {
   }
 
   private async refreshPresence(): Promise<void> {
-    const sessions = this.registry.sessions();
+    const fleets = this.registry.fleets();
     try {
-      await Promise.all(sessions.map((s) => this.services.presence.refresh(s.identity.fleetId, s.presenceEntry())));
-      await this.services.accounts.touchAgents(sessions.map((s) => s.identity.agentId));
+      await Promise.all(
+        [...fleets].map(([fleetId, sessions]) =>
+          this.services.presence.refresh(
+            fleetId,
+            sessions.map((s) => s.presenceEntry()),
+          ),
+        ),
+      );
+      await this.services.accounts.touchAgents(this.registry.sessions().map((s) => s.identity.agentId));
     } catch (error) {
       this.services.log.warn({ err: error }, 'presence refresh failed');
     }

@@ -5,14 +5,14 @@ import { parseEnvelope, parsePayload, salvageId, type Reply, type Request } from
 import { HubError, type ErrorBody } from '../protocol/errors.ts';
 import { checkAgentName, checkTags, jsonDepth, LIMITS, limitExceeded, RULES } from '../protocol/limits.ts';
 import { helloSchema } from '../protocol/requests.ts';
-import type { PresenceEvent } from '../presence/presence.ts';
 import type { DirectMessage, DmNotice } from '../services/messages.ts';
 import type { Services } from '../services/services.ts';
 import type { TaskNotice } from '../services/tasks.ts';
 import type { ConnectionSlots, OutboundBudget } from './admission.ts';
 import { CLOSE, type AgentIdentity, type LiveSession } from './agent.ts';
 import { DmDelivery } from './dm-delivery.ts';
-import { DmPosition, handlers, type ActivityNotice, type HandlerContext } from './handlers.ts';
+import type { FleetFrame } from './fleet-frames.ts';
+import { DmPosition, handlers, type HandlerContext } from './handlers.ts';
 import type { SessionRegistry } from './registry.ts';
 
 /** The next request waits while this much of the session's earlier output is still unread. */
@@ -118,17 +118,8 @@ export class Session implements LiveSession {
     };
   }
 
-  /** Fleet events reach agents in the documented shapes, without the bus's routing fields. */
-  onFleetEvent(event: unknown): void {
-    const notice = event as ActivityNotice | PresenceEvent;
-    if (notice.kind === 'activity') {
-      const { from, fromName, activity, at } = notice;
-      if (from !== this.agent?.agentId) this.push('activity', { from, fromName, activity, at });
-    } else if (notice.kind === 'presence') {
-      if (notice.agentId !== this.agent?.agentId) {
-        this.push(`presence.${notice.event}`, { agentId: notice.agentId, name: notice.name });
-      }
-    }
+  sendFleetFrame(frame: FleetFrame): void {
+    this.sendData(frame.data);
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
@@ -222,7 +213,7 @@ export class Session implements LiveSession {
       setStatus: async ({ load, status }) => {
         this.load = load ?? this.load;
         this.status = status ?? this.status;
-        await this.services.presence.refresh(this.identity.fleetId, this.presenceEntry());
+        await this.services.presence.refresh(this.identity.fleetId, [this.presenceEntry()]);
       },
     };
     return handler.run(ctx, request);
@@ -307,7 +298,7 @@ export class Session implements LiveSession {
     });
     void this.delivery.pump();
     void this.services.tasks
-      .routePending(scope.fleetId)
+      .routeAfterJoin(scope.fleetId)
       .catch((error: unknown) => log.warn({ err: error, fleetId: scope.fleetId }, 'task routing failed'));
     return undefined;
   }
@@ -383,9 +374,13 @@ export class Session implements LiveSession {
    * the socket. Bytes count against the session's and the replica's outbound budget until written.
    */
   private send(frame: object): boolean {
+    return this.sendData(Buffer.from(JSON.stringify(frame), 'utf8'));
+  }
+
+  /** `send` for a frame already serialised, which may be shared by many sessions. */
+  private sendData(data: Buffer): boolean {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
-    const text = JSON.stringify(frame);
-    const bytes = Buffer.byteLength(text);
+    const bytes = data.length;
     const held = this.ws.bufferedAmount;
     const { outbound } = this.context;
     const overSession = held + bytes > this.services.config.limits.sessionBufferBytes;
@@ -397,7 +392,7 @@ export class Session implements LiveSession {
       return false;
     }
     outbound.add(bytes);
-    this.ws.send(text, () => outbound.release(bytes));
+    this.ws.send(data, { binary: false }, () => outbound.release(bytes));
     return true;
   }
 

@@ -122,6 +122,9 @@ ln -sf "syft-$SYFT_VERSION" "$bin/syft"
 go_build actionlint github.com/rhysd/actionlint "v$ACTIONLINT_VERSION" ./cmd/actionlint "$bin/actionlint-$ACTIONLINT_VERSION"
 ln -sf "actionlint-$ACTIONLINT_VERSION" "$bin/actionlint"
 
+go_build centrifugo github.com/centrifugal/centrifugo/v6 "v$CENTRIFUGO_VERSION" . "$bin/centrifugo-$CENTRIFUGO_VERSION"
+ln -sf "centrifugo-$CENTRIFUGO_VERSION" "$bin/centrifugo"
+
 
 # Debian packages for the hub's servers and the backup drills.
 missing=()

@@ -552,7 +552,7 @@ export async function spawnServer(spec: {
   readonly dir: string;
   readonly port: number;
   readonly startTimeoutSeconds?: number;
-}): Promise<{ stop(): Promise<void>; kill(): Promise<void> }> {
+}): Promise<{ readonly pid: number; stop(): Promise<void>; kill(): Promise<void> }> {
   const child: ChildProcess = spawn(spec.binary, spec.args, {
     env: spec.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -580,6 +580,7 @@ export async function spawnServer(spec: {
   }
   let stopped = false;
   return {
+    pid: child.pid!,
     async kill(): Promise<void> {
       child.kill('SIGKILL');
       await exited;

@@ -18,7 +18,7 @@ export const toolVersions: Record<string, string> = Object.fromEntries(
 );
 
 /** Absolute path of an installed tool, or an error telling the operator how to install it. */
-export function tool(name: 'tofu' | 'versitygw' | 'promtool' | 'amtool' | 'alertmanager'): string {
+export function tool(name: 'tofu' | 'versitygw' | 'promtool' | 'amtool' | 'alertmanager' | 'centrifugo'): string {
   const path = join(toolsDir, 'bin', name);
   if (!existsSync(path)) {
     throw new Error(`${name} is not installed in ${toolsDir}/bin: run \`npm run toolchain\` first`);

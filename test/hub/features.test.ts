@@ -158,6 +158,16 @@ for (const mode of MODES) {
         assert.ok(events <= 5, `${events} presence events for ${names.length} joins`);
         for (const agent of [...burst, watcher]) agent.close();
       });
+
+      it('says resync instead of listing a window of more than 50 changes', async () => {
+        const watcher = await connectAgent(hub.wsUrl, tenant.key, 'watcher-of-crowd');
+        const resync = nextEvent(watcher, 'presence.changed', (e: any) => e.resync === true);
+        const crowd = await Promise.all(
+          Array.from({ length: 120 }, (_, i) => connectAgent(hub.wsUrl, tenant.key, `crowd-${i}`)),
+        );
+        assert.deepEqual(await resync, { joined: [], left: [], resync: true });
+        for (const agent of [...crowd, watcher]) agent.close();
+      });
     });
 
     describe('direct messages', () => {

@@ -1,5 +1,6 @@
 import { channels, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
+import { PRESENCE_LISTED_MAX } from '../protocol/limits.ts';
 import type { PresenceEntry, PresenceStore } from './store.ts';
 
 /** An agent as `presence.changed` names it. */
@@ -8,12 +9,19 @@ export interface PresenceMember {
   readonly name: string;
 }
 
-/** What other fleet members see when agents join or leave: every change of one batch window. */
+/**
+ * What other fleet members see when agents join or leave: every change of one batch window, or,
+ * past PRESENCE_LISTED_MAX changes, only `resync` (read the roster).
+ */
 export interface PresenceEvent {
   readonly kind: 'presence';
   readonly joined: PresenceMember[];
   readonly left: PresenceMember[];
+  readonly resync: boolean;
 }
+
+/** The longest a busy fleet's window grows to. */
+const MAX_WINDOW_MS = 5_000;
 
 export type RosterEntry = Omit<PresenceEntry, 'connectionId' | 'expiresAt'>;
 
@@ -25,12 +33,15 @@ const NEVER = Number.MAX_SAFE_INTEGER;
  * announces the departure.
  *
  * Changes are announced in batches: each replica gathers a fleet's joins and departures for
- * `batchMs` and publishes them as one event. One event per change would cost a fleet of N agents
+ * `batchMs` and publishes them as one event. A window with many changes lengthens the next one (up
+ * to 5 s) and sends `resync` rather than a list. One event per change would cost a fleet of N agents
  * N frames per join, so N reconnecting agents would cost N² frames.
  */
 export class Presence {
   private readonly pending = new Map<string, Map<string, { joined: boolean; name: string }>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** The window of fleets whose last batch was large; the others use `batchMs`. */
+  private readonly windows = new Map<string, number>();
 
   constructor(
     private readonly store: PresenceStore,
@@ -88,7 +99,7 @@ export class Presence {
       this.pending.set(fleetId, batch);
       this.timers.set(
         fleetId,
-        setTimeout(() => void this.publish(fleetId), this.batchMs),
+        setTimeout(() => void this.publish(fleetId), this.windows.get(fleetId) ?? this.batchMs),
       );
     }
     batch.delete(agentId);
@@ -101,9 +112,17 @@ export class Presence {
     this.pending.delete(fleetId);
     this.timers.delete(fleetId);
     if (batch === undefined) return;
-    const event: PresenceEvent = { kind: 'presence', joined: [], left: [] };
-    for (const [agentId, change] of batch)
-      (change.joined ? event.joined : event.left).push({ agentId, name: change.name });
+    const resync = batch.size > PRESENCE_LISTED_MAX;
+    if (resync) {
+      this.windows.set(fleetId, Math.min(MAX_WINDOW_MS, this.batchMs * Math.ceil(batch.size / PRESENCE_LISTED_MAX)));
+    } else {
+      this.windows.delete(fleetId);
+    }
+    const event: PresenceEvent = { kind: 'presence', joined: [], left: [], resync };
+    if (!resync) {
+      for (const [agentId, change] of batch)
+        (change.joined ? event.joined : event.left).push({ agentId, name: change.name });
+    }
     await this.bus.publish(channels.fleet(fleetId), event).catch((error: unknown) => {
       this.log.warn({ err: error, fleetId }, 'could not announce a presence change');
     });

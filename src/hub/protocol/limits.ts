@@ -1,5 +1,8 @@
 import { HubError } from './errors.ts';
 
+/** Changes one `presence.changed` event lists; a batch window with more says `resync` instead. */
+export const PRESENCE_LISTED_MAX = 50;
+
 /** Input limits of the protocol; PROTOCOL.md documents the same numbers. */
 export const LIMITS = {
   frameBytes: 1_048_576,

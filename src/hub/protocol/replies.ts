@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
-import { LIMITS, RULES } from './limits.ts';
+import { LIMITS, PRESENCE_LISTED_MAX, RULES } from './limits.ts';
 
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{1,64}$`));
 const agentId = id('ag');
@@ -191,8 +191,10 @@ export const REQUEST_TYPES = Object.keys(replyPayloadSchemas) as RequestType[];
 
 const presenceMemberSchema = z.strictObject({ agentId, name: agentName });
 export const presenceEventSchema = z.strictObject({
-  joined: z.array(presenceMemberSchema),
-  left: z.array(presenceMemberSchema),
+  joined: z.array(presenceMemberSchema).max(PRESENCE_LISTED_MAX),
+  left: z.array(presenceMemberSchema).max(PRESENCE_LISTED_MAX),
+  /** More agents changed in the window than an event lists: both lists are empty, read `presence.roster`. */
+  resync: z.boolean(),
 });
 
 export const activityEventSchema = z.strictObject({

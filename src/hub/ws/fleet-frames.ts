@@ -17,7 +17,7 @@ export function fleetFrame(notice: ActivityNotice | PresenceEvent): FleetFrame {
     const { from, fromName, activity, at } = notice;
     return { data: eventFrame('activity', { from, fromName, activity, at }), except: from };
   }
-  const { joined, left } = notice;
+  const { joined, left, resync } = notice;
   const only = joined.length + left.length === 1 ? (joined[0] ?? left[0])!.agentId : undefined;
-  return { data: eventFrame('presence.changed', { joined, left }), except: only };
+  return { data: eventFrame('presence.changed', { joined, left, resync }), except: only };
 }

@@ -110,16 +110,24 @@ function stepsTable(results: readonly FanoutResult[]): string {
   );
 }
 
-/** What each figure is bound by, from the profiles and the runs (BENCHMARKS.md says how they were taken). */
+/**
+ * What each figure is bound by. The profiles behind these lines: `BENCH_CPU_PROF=<dir> npm run bench`,
+ * where system calls writing to sockets (`writev`, `writeUtf8String`) were 40-60% of a busy hub's
+ * CPU time on this machine, before JavaScript of any kind.
+ */
 function limits(report: BenchReport): string[] {
   const lines: string[] = [];
   if (report.capacity !== undefined) {
     lines.push(
-      '- **Storm and hold:** one hub process is one event loop. A `hello` is a cached key check, one ' +
-        '`UPDATE … RETURNING` of the agent, a Redis subscribe, the presence write and the DM backlog read; ' +
-        'the generator (10,000 clients in one process) shares the two cores with the hub, Postgres and Redis.',
-      '- **Memory:** what is left per connection after a full collection is the socket, its `ws` ' +
-        'state and the session (timers, DM position, presence entry).',
+      '- **Hold and storm:** one hub process is one event loop on one core, beside the generator ' +
+        '(every agent in one process), Postgres and Redis on the same two. A reconnecting `hello` is a ' +
+        'cached key, one `UPDATE … RETURNING` of the agent, a Redis subscribe, the presence write and ' +
+        'the DM backlog read; its reply and the handshake are most of the socket writes. Presence ' +
+        'announcements no longer grow with the square of the fleet (batched windows, `resync` past ' +
+        '50 changes). A first connection also creates its agent, in a transaction that counts it ' +
+        'against its key.',
+      '- **Memory:** what stays per connection after a full collection is the socket, its `ws` state ' +
+        'and the session (timers, DM position, presence entry).',
     );
   }
   if (report.fanout !== undefined) {
@@ -127,15 +135,21 @@ function limits(report: BenchReport): string[] {
     const failedAt = [hub, centrifugo, relay].map((r) => r.steps.find((s) => !s.passed)?.messagesPerSecond);
     const sameStep = failedAt.every((rate) => rate !== undefined && rate === failedAt[0]);
     lines.push(
-      `- **Fan-out:** ${sameStep ? 'all three servers miss at the same step, so the limit is the machine, not the server: ' : ''}` +
-        'the generator receives every delivery in one Node process on the same two cores. The server CPU ' +
-        'per 1,000 deliveries (Redis not counted) is the comparison the generator does not bound.',
+      `- **Fan-out:** ${sameStep ? 'all three servers miss at the same step, so the machine is the limit, not the server. ' : ''}` +
+        'Every delivery is one socket write (a system call) on the server and one parsed message in ' +
+        'the generator, which runs in one Node process on the same two cores; the hub serialises a ' +
+        "broadcast once for the whole fleet. Centrifugo's Go runtime spreads a node over both cores " +
+        'where a hub process has one event loop. The server CPU per 1,000 deliveries (Redis not ' +
+        'counted) compares what each server costs, which the generator does not bound.',
     );
   }
   if (report.dm !== undefined) {
     lines.push(
-      '- **DMs:** each is one transaction (seq allocation and insert) committed before the receipt, so ' +
-        'the latency follows Postgres commit latency on this disk; the recipient acknowledges in batches.',
+      '- **DMs:** each is one statement (`ringforge_send_dm`: idempotency key, seq, message, reply) ' +
+        'committed before the receipt, where it had been six round trips in a transaction; ' +
+        'acknowledgements arriving together are written in one statement. What remains is Postgres ' +
+        'commit latency on this disk and the socket writes of the send, the delivery and the ' +
+        'acknowledgement, through HAProxy.',
     );
   }
   return lines;

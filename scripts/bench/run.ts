@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { startRedis } from '../lib/local-services.ts';
 import { repoRoot } from '../lib/tools.ts';
 import { runCapacity, type CapacityResult } from './capacity.ts';
@@ -31,7 +32,8 @@ const USAGE = `usage: npm run bench [-- options]
   --step-seconds <n>     length of each fan-out step (default 10)
   --dm-rate <n>          direct messages per second (default 1000)
   --dm-seconds <n>       length of the DM run (default 60)
-  --no-write             leave BENCHMARKS.md as it is (a run of some rows always does)`;
+  --no-write             leave BENCHMARKS.md as it is (a run of some rows always does)
+  --from <summary.json>  measure nothing: render a saved run's report and section again`;
 
 export interface BenchReport {
   readonly at: string;
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
       'dm-rate': { type: 'string', default: '1000' },
       'dm-seconds': { type: 'string', default: '60' },
       'no-write': { type: 'boolean', default: false },
+      from: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -113,12 +116,17 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const print = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-  let report: BenchReport = {
-    at,
-    command,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
-  };
-  if (rows.includes('capacity')) {
+  let report: BenchReport =
+    values.from === undefined
+      ? {
+          at,
+          command,
+          machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+        }
+      : (JSON.parse(readFileSync(values.from, 'utf8')) as BenchReport);
+  if (values.from !== undefined) {
+    print(`rendering the run of ${report.at} from ${values.from}, measuring nothing`);
+  } else if (rows.includes('capacity')) {
     const capacity = await runCapacity({
       agents: positive('agents', values.agents),
       holdSeconds: positive('hold-seconds', values['hold-seconds']),
@@ -126,7 +134,7 @@ async function main(): Promise<void> {
     });
     report = { ...report, capacity };
   }
-  if (rows.includes('fanout')) {
+  if (values.from === undefined && rows.includes('fanout')) {
     const fanout = await fanoutRow(
       {
         subscribers: positive('subscribers', values.subscribers),
@@ -140,7 +148,7 @@ async function main(): Promise<void> {
     );
     report = { ...report, fanout };
   }
-  if (rows.includes('dm')) {
+  if (values.from === undefined && rows.includes('dm')) {
     const dm = await runDm({
       perSecond: positive('dm-rate', values['dm-rate']),
       seconds: positive('dm-seconds', values['dm-seconds']),
@@ -151,14 +159,20 @@ async function main(): Promise<void> {
     report = { ...report, dm };
   }
 
-  const markdown = benchMarkdown(report);
+  // Formatted as `npm run lint` checks the repository's Markdown.
+  const markdown = await format(benchMarkdown(report), {
+    parser: 'markdown',
+    ...(await resolveConfig(join(repoRoot, 'BENCHMARKS.md'))),
+  });
   writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(dir, 'summary.md'), markdown);
   print(`written: ${join(dir, 'summary.json')} and summary.md`);
   // Only a run of every row speaks for the whole section.
-  if (!values['no-write'] && rows.length === ROWS.length) {
+  const complete = report.capacity !== undefined && report.fanout !== undefined && report.dm !== undefined;
+  if (!values['no-write'] && complete) {
     const path = join(repoRoot, 'BENCHMARKS.md');
-    writeFileSync(path, replaceHubSection(readFileSync(path, 'utf8'), markdown));
+    const document = replaceHubSection(readFileSync(path, 'utf8'), markdown);
+    writeFileSync(path, await format(document, { filepath: path, ...(await resolveConfig(path)) }));
     print('BENCHMARKS.md: hub section rewritten');
   }
   console.log(`\n${markdown}`);

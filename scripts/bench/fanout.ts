@@ -66,6 +66,8 @@ export interface FanoutPlan {
   /** Messages per second of each step, rising. */
   readonly rates: readonly number[];
   readonly stepSeconds: number;
+  /** An unrecorded first step at the first rate: the first seconds of a process are its JIT compiling. */
+  readonly warmUpSeconds: number;
   readonly bounds: FanoutBounds;
   /** The server's processes, whose CPU time each step reports. */
   readonly pids: readonly number[];
@@ -75,7 +77,6 @@ export interface FanoutPlan {
 const OPEN_CONCURRENCY = 100;
 /** After a step, how long messages still on their way may take to arrive. */
 const SETTLE_MS = 2_000;
-const WARM_UP_SECONDS = 5;
 
 const serverCpuMs = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
 const round = (n: number | undefined) => Math.round((n ?? Number.NaN) * 100) / 100;
@@ -141,8 +142,7 @@ export async function runFanout(protocol: FanoutProtocol, plan: FanoutPlan): Pro
     return { sent, cpuMs: serverCpuMs(plan.pids) - cpuBefore };
   };
   try {
-    // Unrecorded: the first seconds of a process are its JIT compiling the hot paths.
-    await publishAt(plan.rates[0]!, WARM_UP_SECONDS);
+    await publishAt(plan.rates[0]!, plan.warmUpSeconds);
     let retried = false;
     for (let index = 0; index < plan.rates.length; index++) {
       const rate = plan.rates[index]!;

@@ -141,6 +141,7 @@ async function main(): Promise<void> {
         publishers: 4,
         rates,
         stepSeconds: positive('step-seconds', values['step-seconds']),
+        warmUpSeconds: 5,
         bounds: FANOUT_BOUNDS,
         print,
       },

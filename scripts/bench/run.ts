@@ -51,6 +51,20 @@ function positive(flag: string, value: string): number {
   return n;
 }
 
+/** Room for the servers' own files and sockets beside the agents' connections. */
+const SPARE_FILES = 1_000;
+
+/** The generator and the hub each hold one socket per agent; both inherit this process's limit. */
+function checkOpenFiles(agents: number): void {
+  const limit = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+  if (limit !== undefined && agents + SPARE_FILES > Number(limit)) {
+    throw new Error(
+      `--agents: ${agents} connections need more open files than this shell allows (${limit}): ` +
+        `run \`ulimit -n ${agents + 10 * SPARE_FILES}\` first (as root to go past the hard limit)`,
+    );
+  }
+}
+
 const FANOUT_BOUNDS = { p95Ms: 50, p99Ms: 150 };
 
 async function fanoutRow(plan: Omit<FanoutPlan, 'urls' | 'pids'>, print: (line: string) => void) {
@@ -127,8 +141,10 @@ async function main(): Promise<void> {
   if (values.from !== undefined) {
     print(`rendering the run of ${report.at} from ${values.from}, measuring nothing`);
   } else if (rows.includes('capacity')) {
+    const agents = positive('agents', values.agents);
+    checkOpenFiles(agents);
     const capacity = await runCapacity({
-      agents: positive('agents', values.agents),
+      agents,
       holdSeconds: positive('hold-seconds', values['hold-seconds']),
       print,
     });

@@ -28,23 +28,12 @@ export function generateKeyPair(dir: string): { key: string; pub: string } {
   return { key: join(dir, 'cosign.key'), pub: join(dir, 'cosign.pub') };
 }
 
+/** Keyed and offline: no signing configuration fetched, nothing uploaded to a transparency log. */
+const OFFLINE = ['--use-signing-config=false', '--tlog-upload=false', '--yes'];
+
 /** Signs `<repository>@<digest>` and stores the signature beside it in the registry. */
 export function signImage(ref: string, key: string, access: RegistryAccess): void {
-  run(
-    cosignBinary(),
-    [
-      'sign',
-      '--key',
-      key,
-      ...registryFlags(access),
-      // Keyed and offline: no signing configuration fetched, nothing uploaded to a transparency log.
-      '--use-signing-config=false',
-      '--tlog-upload=false',
-      '--yes',
-      ref,
-    ],
-    120,
-  );
+  run(cosignBinary(), ['sign', '--key', key, ...registryFlags(access), ...OFFLINE, ref], 120);
 }
 
 /**
@@ -82,20 +71,7 @@ export const SPDX_PREDICATE_TYPE = 'https://spdx.dev/Document';
 export function attestSbom(ref: string, predicate: string, key: string, access: RegistryAccess): void {
   run(
     cosignBinary(),
-    [
-      'attest',
-      '--key',
-      key,
-      '--type',
-      'spdxjson',
-      '--predicate',
-      predicate,
-      ...registryFlags(access),
-      '--use-signing-config=false',
-      '--tlog-upload=false',
-      '--yes',
-      ref,
-    ],
+    ['attest', '--key', key, '--type', 'spdxjson', '--predicate', predicate, ...registryFlags(access), ...OFFLINE, ref],
     120,
   );
 }

@@ -88,13 +88,19 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  */
 function watchRevocations(bus: Bus, accounts: Accounts): () => void {
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   const subscribe = () => {
     bus
       .subscribe(channels.revokedKeys, (message) => accounts.forgetKey((message as { keyId: string }).keyId))
-      .catch(() => (timer = setTimeout(subscribe, 1_000)));
+      .catch(() => {
+        if (!stopped) timer = setTimeout(subscribe, 1_000).unref();
+      });
   };
   subscribe();
-  return () => clearTimeout(timer);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 const loopbackFor = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
@@ -118,8 +124,11 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
   await standby.start();
   const { bus, store, buckets, prune } = await openBus(config, log);
   const presence = new Presence(store, bus, config.presenceTtlMs, log, config.presenceBatchMs);
+  // The revocation is committed whether or not the others hear of it: their cache's TTL bounds it.
   const accounts = new Accounts(db, new KeyCache(config.keyCacheTtlMs, KEY_CACHE_ENTRIES), (keyId) =>
-    bus.publish(channels.revokedKeys, { keyId }),
+    bus
+      .publish(channels.revokedKeys, { keyId })
+      .catch((error: unknown) => log.warn({ err: error, keyId }, 'could not tell the other replicas of a revoked key')),
   );
   const stopWatchingRevocations = watchRevocations(bus, accounts);
   const services: Services = {
@@ -203,7 +212,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
         ),
       );
       stopWatchingRevocations();
-      await presence.flush();
+      await presence.close();
       await bus.close();
       await db.close();
       log.info({ reason }, 'hub stopped');

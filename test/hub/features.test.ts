@@ -258,8 +258,21 @@ for (const mode of MODES) {
         assert.deepEqual(got.bodies, ['once']);
         const reused = await errorCode(a.request('memory.set', { key: 'x', value: 1 }, { idempotencyKey: 'k-1' }));
         assert.equal(reused.code, 'idempotency_key_reused');
+        // The same key at another agent is refused, and no message reaches that agent.
+        const c = await connectAgent(hub.wsUrl, tenant.key, 'dm-idem-c');
+        const gotByC = collectDms(c);
+        const elsewhere = await errorCode(
+          a.request('dm.send', { to: c.identity.agentId, body: 'forged' }, { idempotencyKey: 'k-1' }),
+        );
+        assert.equal(elsewhere.code, 'idempotency_key_reused');
+        // A replay of the first request with another body notifies the stored message, not the new body.
+        await a.request('dm.send', { to: b.identity.agentId, body: 'other body' }, { idempotencyKey: 'k-1' });
+        await new Promise((r) => setTimeout(r, 150));
+        assert.deepEqual(gotByC.bodies, []);
+        assert.deepEqual(got.bodies, ['once']);
         a.close();
         b.close();
+        c.close();
       });
 
       it('rejects a recipient that does not exist and acks beyond the last message', async () => {

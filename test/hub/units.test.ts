@@ -8,6 +8,7 @@ import { clientAddress } from '../../src/hub/net/client-address.ts';
 import type { RosterEntry } from '../../src/hub/presence/presence.ts';
 import type { HubError } from '../../src/hub/protocol/errors.ts';
 import { createMemoryBucketStore, RateLimiter } from '../../src/hub/rate-limit.ts';
+import { KeyCache } from '../../src/hub/services/key-cache.ts';
 import { pickAgent } from '../../src/hub/services/tasks.ts';
 
 describe('configuration', () => {
@@ -238,6 +239,41 @@ describe('client address', () => {
     assert.throws(
       () => loadConfig({ HUB_CLIENT_ADDRESS_HEADER: 'x-real-ip' }),
       (e: ConfigError) => /HUB_CLIENT_ADDRESS_HEADER: must be one of x-forwarded-for, cf-connecting-ip/.test(e.message),
+    );
+  });
+});
+
+describe('API key cache', () => {
+  const scope = { keyId: 'key_1', tenantId: 'ten_1', fleetId: 'flt_1' };
+  const hash = Buffer.alloc(32, 1);
+
+  it('holds a key for its TTL, and forgets it on revocation', () => {
+    let now = 0;
+    const cache = new KeyCache(1_000, 10, () => now);
+    cache.set(hash, scope, cache.generation);
+    assert.deepEqual(cache.get(hash), scope);
+    cache.forgetKey('key_1');
+    assert.equal(cache.get(hash), undefined);
+    cache.set(hash, scope, cache.generation);
+    now = 1_001;
+    assert.equal(cache.get(hash), undefined);
+  });
+
+  it('caches nothing from a lookup that a revocation overtook', () => {
+    const cache = new KeyCache(1_000, 10, () => 0);
+    const before = cache.generation;
+    cache.forgetKey('key_1');
+    cache.set(hash, scope, before);
+    assert.equal(cache.get(hash), undefined);
+  });
+
+  it('holds at most its size, dropping the oldest', () => {
+    const cache = new KeyCache(1_000, 2, () => 0);
+    const hashes = [1, 2, 3].map((n) => Buffer.alloc(32, n));
+    for (const h of hashes) cache.set(h, scope, cache.generation);
+    assert.deepEqual(
+      hashes.map((h) => cache.get(h) !== undefined),
+      [false, true, true],
     );
   });
 });

@@ -40,8 +40,9 @@ const NEVER = Number.MAX_SAFE_INTEGER;
 export class Presence {
   private readonly pending = new Map<string, Map<string, { joined: boolean; name: string }>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** The window of fleets whose last batch was large; the others use `batchMs`. */
-  private readonly windows = new Map<string, number>();
+  /** The window of fleets whose last batch was large, until it has passed quietly twice. */
+  private readonly windows = new Map<string, { ms: number; until: number }>();
+  private closed = false;
 
   constructor(
     private readonly store: PresenceStore,
@@ -69,8 +70,9 @@ export class Presence {
     if (await this.store.remove(fleetId, agentId, connectionId, NEVER)) this.announce(fleetId, agentId, name, false);
   }
 
-  /** Publishes every change still gathering, e.g. before the hub stops. */
-  async flush(): Promise<void> {
+  /** Publishes every change still gathering and announces nothing more: the hub is stopping. */
+  async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.pending.keys()].map((fleetId) => this.publish(fleetId)));
   }
 
@@ -93,17 +95,25 @@ export class Presence {
 
   /** Adds a change to the fleet's batch; the latest change of an agent within a window wins. */
   private announce(fleetId: string, agentId: string, name: string, joined: boolean): void {
+    if (this.closed) return;
     let batch = this.pending.get(fleetId);
     if (batch === undefined) {
       batch = new Map();
       this.pending.set(fleetId, batch);
-      this.timers.set(
-        fleetId,
-        setTimeout(() => void this.publish(fleetId), this.windows.get(fleetId) ?? this.batchMs),
-      );
+      const timer = setTimeout(() => void this.publish(fleetId), this.windowOf(fleetId));
+      this.timers.set(fleetId, timer.unref());
     }
     batch.delete(agentId);
     batch.set(agentId, { joined, name });
+  }
+
+  /** The fleet's current window: longer after a large batch, back to `batchMs` once that passed. */
+  private windowOf(fleetId: string): number {
+    const window = this.windows.get(fleetId);
+    if (window === undefined) return this.batchMs;
+    if (window.until > Date.now()) return window.ms;
+    this.windows.delete(fleetId);
+    return this.batchMs;
   }
 
   private async publish(fleetId: string): Promise<void> {
@@ -114,14 +124,25 @@ export class Presence {
     if (batch === undefined) return;
     const resync = batch.size > PRESENCE_LISTED_MAX;
     if (resync) {
-      this.windows.set(fleetId, Math.min(MAX_WINDOW_MS, this.batchMs * Math.ceil(batch.size / PRESENCE_LISTED_MAX)));
+      const ms = Math.min(MAX_WINDOW_MS, this.batchMs * Math.ceil(batch.size / PRESENCE_LISTED_MAX));
+      this.windows.set(fleetId, { ms, until: Date.now() + 2 * ms });
     } else {
       this.windows.delete(fleetId);
     }
     const event: PresenceEvent = { kind: 'presence', joined: [], left: [], resync };
     if (!resync) {
-      for (const [agentId, change] of batch)
-        (change.joined ? event.joined : event.left).push({ agentId, name: change.name });
+      // An agent that left this replica may have joined another meanwhile, whose event can go out
+      // first: a departure is announced only while the agent has no entry left in the roster.
+      const departed = [...batch].filter(([, change]) => !change.joined).map(([agentId]) => agentId);
+      const back =
+        departed.length === 0
+          ? new Set<string>()
+          : await this.store.present(fleetId, departed).catch(() => new Set<string>());
+      for (const [agentId, change] of batch) {
+        if (change.joined) event.joined.push({ agentId, name: change.name });
+        else if (!back.has(agentId)) event.left.push({ agentId, name: change.name });
+      }
+      if (event.joined.length + event.left.length === 0) return;
     }
     await this.bus.publish(channels.fleet(fleetId), event).catch((error: unknown) => {
       this.log.warn({ err: error, fleetId }, 'could not announce a presence change');

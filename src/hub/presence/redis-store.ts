@@ -28,6 +28,10 @@ export function createRedisPresenceStore(redis: Redis, ttlMs: number): PresenceS
       const removed = await redis.eval(REMOVE_IF_OWNED, 1, key(fleetId), agentId, connectionId, String(expiringBefore));
       return removed === 1;
     },
+    async present(fleetId, agentIds) {
+      const found = await redis.hmget(key(fleetId), ...agentIds);
+      return new Set(agentIds.filter((_, i) => found[i] !== null));
+    },
     async list(fleetId) {
       const all = await redis.hgetall(key(fleetId));
       return Object.values(all).map((raw) => JSON.parse(raw) as PresenceEntry);

@@ -23,6 +23,8 @@ export interface PresenceStore {
   remove(fleetId: string, agentId: string, connectionId: string, expiringBefore: number): Promise<boolean>;
   /** Every entry of the fleet, expired ones included; the caller prunes. */
   list(fleetId: string): Promise<PresenceEntry[]>;
+  /** Which of these agents have an entry now. */
+  present(fleetId: string, agentIds: readonly string[]): Promise<Set<string>>;
 }
 
 export function createMemoryPresenceStore(): PresenceStore {
@@ -45,6 +47,10 @@ export function createMemoryPresenceStore(): PresenceStore {
     },
     async list(fleetId) {
       return [...(fleets.get(fleetId)?.values() ?? [])];
+    },
+    async present(fleetId, agentIds) {
+      const fleet = fleets.get(fleetId);
+      return new Set(agentIds.filter((id) => fleet?.has(id) === true));
     },
   };
 }

@@ -138,13 +138,14 @@ export class Accounts {
     const hash = hashApiKey(apiKey);
     const cached = this.keys.get(hash);
     if (cached !== undefined) return cached;
+    const generation = this.keys.generation;
     const [row] = await this.db.query<{ id: string; tenant_id: string; fleet_id: string; key_hash: Uint8Array }>(
       'SELECT id, tenant_id, fleet_id, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
       [hash],
     );
     if (row === undefined || !hashesEqual(Buffer.from(row.key_hash), hash)) throw denied;
     const scope = { keyId: row.id, tenantId: row.tenant_id, fleetId: row.fleet_id };
-    this.keys.set(hash, scope);
+    this.keys.set(hash, scope, generation);
     return scope;
   }
 
@@ -194,7 +195,12 @@ export class Accounts {
 
   async touchAgents(agentIds: readonly string[]): Promise<void> {
     if (agentIds.length === 0) return;
-    await this.db.query('UPDATE agents SET last_seen_at = now() WHERE id = ANY($1::text[])', [agentIds]);
+    // Locked in id order, as the batched acknowledgements lock them: neither waits on the other in a cycle.
+    await this.db.query(
+      `UPDATE agents SET last_seen_at = now()
+       WHERE id IN (SELECT id FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE)`,
+      [agentIds],
+    );
   }
 
   async listAgents(tenantId: string, fleetId?: string): Promise<AgentRecord[]> {

@@ -8,12 +8,21 @@ import type { KeyScope } from './accounts.ts';
  */
 export class KeyCache {
   private readonly entries = new Map<string, { scope: KeyScope; expiresAt: number }>();
+  private revocations = 0;
 
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries: number,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: () => number = () => performance.now(),
   ) {}
+
+  /**
+   * Counts revocations: a lookup that started before one may have read the key while it was still
+   * valid, so `set` is given the count from before the lookup and caches nothing if it moved.
+   */
+  get generation(): number {
+    return this.revocations;
+  }
 
   get(hash: Buffer): KeyScope | undefined {
     const id = hash.toString('base64');
@@ -24,8 +33,8 @@ export class KeyCache {
     return undefined;
   }
 
-  set(hash: Buffer, scope: KeyScope): void {
-    if (this.ttlMs === 0) return;
+  set(hash: Buffer, scope: KeyScope, generation: number): void {
+    if (this.ttlMs === 0 || generation !== this.revocations) return;
     const id = hash.toString('base64');
     this.entries.delete(id);
     // Maps iterate in insertion order: the first entry is the oldest.
@@ -34,6 +43,7 @@ export class KeyCache {
   }
 
   forgetKey(keyId: string): void {
+    this.revocations++;
     for (const [id, entry] of this.entries) if (entry.scope.keyId === keyId) this.entries.delete(id);
   }
 }

@@ -3,6 +3,13 @@ import type { Database } from '../db/database.ts';
 import { notFound, HubError } from '../protocol/errors.ts';
 import { keyReused } from './idempotency.ts';
 
+/** A `dm.ack` waiting for the batch that writes it. */
+interface AckWaiter {
+  readonly seq: number;
+  resolve(acked: number): void;
+  reject(error: unknown): void;
+}
+
 /** A direct message as the recipient receives it. */
 export interface DirectMessage {
   readonly seq: number;
@@ -46,10 +53,7 @@ const NO_DATA_FOUND = 'P0002';
  * Live delivery is a notification over the bus; the recipient's session falls back to the table.
  */
 export class Messages {
-  private readonly acks = new Map<
-    string,
-    { seq: number; resolve: (acked: number) => void; reject: (error: unknown) => void }[]
-  >();
+  private readonly acks = new Map<string, AckWaiter[]>();
   private ackWriting: Promise<void> | undefined;
 
   constructor(
@@ -66,33 +70,59 @@ export class Messages {
       used_for: string | null;
       response: string | null;
     };
-    let row: Row;
-    try {
-      [row] = (await this.db.query<Row>('SELECT * FROM ringforge_send_dm($1, $2, $3, $4, $5, $6, $7)', [
-        to,
-        sender.fleetId,
-        sender.tenantId,
-        sender.agentId,
-        bodyJson,
-        idempotencyKey ?? null,
-        TIMELINE_SEQ_JUMP,
-      ])) as [Row];
-    } catch (error) {
-      if ((error as { code?: unknown }).code === NO_DATA_FOUND) throw notFound(`agent ${to} in your fleet`);
-      throw error;
+    let row: Row | undefined;
+    // A second attempt only when the key's row vanished between its conflict and its read (pruned).
+    for (let attempt = 0; row === undefined && attempt < 2; attempt++) {
+      try {
+        [row] = await this.db.query<Row>('SELECT * FROM ringforge_send_dm($1, $2, $3, $4, $5, $6, $7)', [
+          to,
+          sender.fleetId,
+          sender.tenantId,
+          sender.agentId,
+          bodyJson,
+          idempotencyKey ?? null,
+          TIMELINE_SEQ_JUMP,
+        ]);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === NO_DATA_FOUND) throw notFound(`agent ${to} in your fleet`);
+        throw error;
+      }
     }
+    if (row === undefined) throw new Error('ringforge_send_dm returned no row');
     if (row.outcome === 'key_reused') throw keyReused(row.used_for ?? undefined, 'dm.send');
-    const result: SendReceipt =
-      row.outcome === 'replayed'
-        ? (JSON.parse(row.response!) as SendReceipt)
-        : { to, seq: Number(row.seq), sentAt: row.sent_at!.toISOString() };
-    // Also after a replay: the first attempt may have stored the message and died before notifying.
-    const notice: DmNotice = {
-      kind: 'dm',
-      message: { seq: result.seq, from: sender.agentId, body: JSON.parse(bodyJson), sentAt: result.sentAt },
-    };
+    if (row.outcome === 'sent') {
+      const result = { to, seq: Number(row.seq), sentAt: row.sent_at!.toISOString() };
+      await this.notify(to, {
+        seq: result.seq,
+        from: sender.agentId,
+        body: JSON.parse(bodyJson),
+        sentAt: result.sentAt,
+      });
+      return result;
+    }
+    const stored = JSON.parse(row.response!) as SendReceipt;
+    // A key names one message: reused for another recipient it is refused, never replayed there.
+    if (stored.to !== to) throw keyReused('dm.send to another agent', 'dm.send');
+    // The first attempt may have stored the message and died before notifying: notify again, with the
+    // message as stored (a replay's body is not trusted to be the same).
+    const [message] = await this.db.query<{ body: string }>(
+      'SELECT body FROM messages WHERE recipient_id = $1 AND seq = $2 AND sender_id = $3',
+      [to, stored.seq, sender.agentId],
+    );
+    if (message !== undefined) {
+      await this.notify(to, {
+        seq: stored.seq,
+        from: sender.agentId,
+        body: JSON.parse(message.body),
+        sentAt: stored.sentAt,
+      });
+    }
+    return stored;
+  }
+
+  private async notify(to: string, message: DirectMessage): Promise<void> {
+    const notice: DmNotice = { kind: 'dm', message };
     await this.bus.publish(channels.agent(to), notice).catch(() => undefined);
-    return result;
   }
 
   /**
@@ -132,39 +162,46 @@ export class Messages {
     if (this.ackWriting || this.acks.size === 0) return;
     const batch = new Map(this.acks);
     this.acks.clear();
+    this.ackWriting = this.writeAcks(batch).finally(() => {
+      this.ackWriting = undefined;
+      this.flushAcks();
+    });
+  }
+
+  /** Writes a batch and settles its waiters; a batch that fails is tried again one agent at a time. */
+  private async writeAcks(batch: Map<string, AckWaiter[]>): Promise<void> {
     const ids = [...batch.keys()];
     const seqs = ids.map((id) => Math.max(...batch.get(id)!.map((w) => w.seq)));
-    // Rows are locked in id order, so two replicas' batches never wait on each other in a cycle.
-    this.ackWriting = this.db
-      .query<{ id: string; acked_seq: string | number }>(
+    let rows: { id: string; acked_seq: string | number }[];
+    try {
+      // Rows are locked in id order, so two batches never wait on each other in a cycle; NO KEY UPDATE,
+      // like a plain UPDATE, lets the foreign-key checks of messages being stored go by.
+      rows = await this.db.query<{ id: string; acked_seq: string | number }>(
         `WITH wanted AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS w(id, seq)),
-              locked AS (SELECT a.id FROM agents a JOIN wanted USING (id) ORDER BY a.id FOR UPDATE OF a)
+              locked AS (SELECT a.id FROM agents a JOIN wanted USING (id) ORDER BY a.id FOR NO KEY UPDATE OF a)
          UPDATE agents SET acked_seq = GREATEST(acked_seq, wanted.seq)
          FROM wanted WHERE agents.id = wanted.id AND agents.id IN (SELECT id FROM locked) AND dm_seq >= wanted.seq
          RETURNING agents.id, agents.acked_seq`,
         [ids, seqs],
-      )
-      .then(
-        (rows) => {
-          const acked = new Map(rows.map((row) => [row.id, Number(row.acked_seq)]));
-          for (const [id, waiters] of batch) {
-            const seq = acked.get(id);
-            for (const waiter of waiters) {
-              if (seq !== undefined) waiter.resolve(seq);
-              else
-                waiter.reject(
-                  new HubError('invalid_request', `payload.seq: ${waiter.seq} is beyond the last message sent to you`),
-                );
-            }
-          }
-        },
-        (error: unknown) => {
-          for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
-        },
-      )
-      .finally(() => {
-        this.ackWriting = undefined;
-        this.flushAcks();
-      });
+      );
+    } catch (error) {
+      if (batch.size > 1) {
+        await Promise.all([...batch].map((entry) => this.writeAcks(new Map([entry]))));
+      } else {
+        for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+      }
+      return;
+    }
+    const acked = new Map(rows.map((row) => [row.id, Number(row.acked_seq)]));
+    for (const [id, waiters] of batch) {
+      const seq = acked.get(id);
+      for (const waiter of waiters) {
+        if (seq !== undefined) waiter.resolve(seq);
+        else
+          waiter.reject(
+            new HubError('invalid_request', `payload.seq: ${waiter.seq} is beyond the last message sent to you`),
+          );
+      }
+    }
   }
 }

@@ -93,7 +93,7 @@ const SWEEP_BATCH = 100;
 export class Tasks {
   /** Where each fleet's next routing pass resumes. */
   private readonly cursors = new Map<string, { createdAt: string; id: string }>();
-  private readonly joinRouting = new Map<string, { again: boolean }>();
+  private readonly joinRouting = new Map<string, { passes: number }>();
 
   constructor(
     private readonly db: Database,
@@ -228,22 +228,23 @@ export class Tasks {
   }
 
   /**
-   * Routes waiting tasks once an agent joined. Joins during a pass fold into one more pass, so a
-   * fleet that reconnects at once costs a few passes, not one per agent.
+   * Routes waiting tasks once an agent joined, one batch per join as before, but one pass at a time
+   * per fleet, and no more passes once one finds less than a batch waiting: a fleet that reconnects
+   * at once with nothing queued costs one query, not one per agent.
    */
   async routeAfterJoin(fleetId: string): Promise<void> {
     const running = this.joinRouting.get(fleetId);
     if (running !== undefined) {
-      running.again = true;
+      running.passes++;
       return;
     }
-    const pass = { again: false };
-    this.joinRouting.set(fleetId, pass);
+    const pending = { passes: 1 };
+    this.joinRouting.set(fleetId, pending);
     try {
-      do {
-        pass.again = false;
-        await this.routePending(fleetId);
-      } while (pass.again);
+      while (pending.passes > 0) {
+        pending.passes--;
+        if (!(await this.routePending(fleetId))) break;
+      }
     } finally {
       this.joinRouting.delete(fleetId);
     }
@@ -253,9 +254,10 @@ export class Tasks {
    * Routes the next batch of the fleet's waiting tasks, e.g. when an agent that may take them joins.
    * Each call resumes after the last task the previous one looked at and wraps around, so tasks no
    * agent can take never hide the ones behind them; each fleet gets its own turn, so no tenant's
-   * backlog delays another's. Fleets are created only by operators, which bounds the turns.
+   * backlog delays another's. Fleets are created only by operators, which bounds the turns. True
+   * when it found a whole batch waiting, so more may wait behind it.
    */
-  async routePending(fleetId: string): Promise<void> {
+  async routePending(fleetId: string): Promise<boolean> {
     const cursor = this.cursors.get(fleetId) ?? { createdAt: '-infinity', id: '' };
     // The timestamp travels as text to keep its microseconds: a cursor rounded to milliseconds could repeat rows.
     const pending = await this.db.query<{ id: string; created_at: string }>(
@@ -271,6 +273,7 @@ export class Tasks {
       fleetId,
       pending.map((p) => p.id),
     );
+    return pending.length === SWEEP_BATCH;
   }
 
   /** Assigns pending tasks of one fleet to the best online agents. */

@@ -5,12 +5,14 @@
  * BENCHMARKS.md it rewrites. The figures themselves are `npm run bench`'s, never asserted here.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startRedis } from '../scripts/lib/local-services.ts';
 import { repoRoot } from '../scripts/lib/tools.ts';
 import { runCapacity } from '../scripts/bench/capacity.ts';
+import { runDm } from '../scripts/bench/dm.ts';
 import { runFanout, type FanoutProtocol } from '../scripts/bench/fanout.ts';
 import { startHubs } from '../scripts/bench/hubs.ts';
 import { benchMarkdown, replaceHubSection } from '../scripts/bench/markdown.ts';
@@ -91,6 +93,31 @@ describe('npm run bench, small', { timeout: 240_000 }, () => {
       ],
     );
     assert.equal(result.sustainablePerSecond, 0);
+  });
+
+  test('the DM row sends through the load runner to a hub on a durable Postgres, with no seq gap', async () => {
+    const reportRoot = mkdtempSync(join(tmpdir(), 'rf-bench-dm-'));
+    const tokenBefore = process.env.HUB_ADMIN_TOKEN;
+    try {
+      const result = await runDm({
+        perSecond: 50,
+        seconds: 2,
+        bounds: { p95Ms: 5_000, p99Ms: 5_000 },
+        reportRoot,
+        print: () => undefined,
+      });
+      assert.ok(result.sent >= 90, `${result.sent} sent`);
+      assert.equal(result.delivered, result.sent);
+      assert.equal(result.seqGaps, 0);
+      assert.ok(result.passed);
+      assert.equal(
+        process.env.HUB_ADMIN_TOKEN,
+        tokenBefore,
+        'the admin token of the bench hub does not outlive the run',
+      );
+    } finally {
+      rmSync(reportRoot, { recursive: true, force: true });
+    }
   });
 
   test('the capacity row holds, measures memory after GC and reconnects every agent at once', async () => {

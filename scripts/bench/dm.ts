@@ -1,11 +1,13 @@
 /*
- * Direct messages at a fixed rate through the load runner's own `dm` scenario on its local stack
- * (Postgres, Redis, two hubs behind HAProxy): each DM is persisted before the sender's receipt, and
- * the recipient checks that seqs follow one another. Only the rate, length and bounds differ from
- * the scenario's full profile.
+ * Direct messages at a fixed rate through the load runner's own `dm` scenario, against one hub on a
+ * durable Postgres (fsync and synchronous commit on): each DM is on disk before the sender's
+ * receipt, and the recipient checks that seqs follow one another. Only the rate, length and bounds
+ * differ from the scenario's full profile; the runner provisions its key through the admin API.
  */
 import { runLoadTest } from '../../loadtests/run.ts';
 import type { OptionsInput } from '../../loadtests/lib/options.ts';
+import { SECRET_ENV } from '../../loadtests/lib/targets.ts';
+import { startHubs } from './hubs.ts';
 
 export interface DmPlan {
   readonly perSecond: number;
@@ -29,8 +31,25 @@ export interface DmResult {
 }
 
 export async function runDm(plan: DmPlan): Promise<DmResult> {
+  const hubs = await startHubs({ count: 1, durable: true });
+  const hub = hubs.hubs[0]!;
+  // The runner reads the admin token where an operator gives it, from the environment, never a flag.
+  const operators = process.env[SECRET_ENV.adminToken];
+  process.env[SECRET_ENV.adminToken] = hubs.adminToken;
+  try {
+    return await measure(plan, hub.wsUrl, hub.adminUrl);
+  } finally {
+    if (operators === undefined) delete process.env[SECRET_ENV.adminToken];
+    else process.env[SECRET_ENV.adminToken] = operators;
+    await hubs.stop();
+  }
+}
+
+async function measure(plan: DmPlan, target: string, adminUrl: string): Promise<DmResult> {
   const result = await runLoadTest({
     scenario: 'dm',
+    target,
+    adminUrl,
     profile: 'full',
     reportRoot: plan.reportRoot,
     command: `npm run bench -- --only dm`,

@@ -34,6 +34,11 @@ export interface HubsOptions {
   readonly nodeArgs?: (index: number) => readonly string[];
   /** Hub settings beside the lifted limits. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Postgres as in production, fsync and synchronous commit on, so a commit waits for the disk. Off
+   * by default, as for every local test server.
+   */
+  readonly durable?: boolean;
 }
 
 /** CPU time (user and system) a process has used so far, in milliseconds. */
@@ -59,7 +64,7 @@ function profiling(): string[] {
 }
 
 export async function startHubs(options: HubsOptions): Promise<BenchHubs> {
-  const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
+  const [postgres, redis] = await Promise.all([startPostgres({ fsync: options.durable === true }), startRedis()]);
   const logs = mkdtempSync(join(tmpdir(), 'rf-bench-hubs-'));
   const adminToken = newAdminToken();
   const hubs: BenchHub[] = [];

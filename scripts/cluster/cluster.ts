@@ -135,8 +135,11 @@ async function up(args: readonly string[]): Promise<void> {
   for (const daemon of controlPlane) await start(daemon);
   for (const node of nodes) await ensureNodeObject(node, labels);
   const nodesStarted = Date.now();
-  // Both nodes at once: each waits on its own containerd and kubelet.
-  const since = await Promise.all(nodeDaemons.map(startNode));
+  // One node after the other: every kubelet on a host binds the same device-plugin socket
+  // (/var/lib/kubelet/device-plugins/kubelet.sock, whatever its root directory), and two starting at
+  // once can both remove it and race to bind it; started in turn, the later one takes it over.
+  const since: number[] = [];
+  for (const daemons of nodeDaemons) since.push(await startNode(daemons));
   await start(kubeProxy);
   for (const [i, node] of nodes.entries()) {
     await waitFor(`node ${node.name} Ready`, 120, async () => (await nodeReady(node.name, since[i])) === 'Ready');

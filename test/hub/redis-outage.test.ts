@@ -97,7 +97,9 @@ describe('Redis outages (server, one process)', () => {
     await assert.rejects(sender.request('dm.send', { to: receiver.identity.agentId, body: 'during' }), {
       code: 'internal',
     });
-    assert.ok(Date.now() - startedAt < 5_000, 'answered within seconds');
+    // Within a connection attempt or two: against a stopped container an attempt can take until
+    // its connect timeout, where a stopped local server refuses at once.
+    assert.ok(Date.now() - startedAt < 15_000, 'answered within seconds');
     assert.equal(hub.child.exitCode, null, 'the hub has not exited');
 
     const restartedAt = Date.now();

@@ -33,15 +33,25 @@ const RECONNECT_BOUND_MS = 5_000;
 const PAIRS = 4;
 const SEND_INTERVAL_MS = 50;
 
-/** Whether the hub answers /api/ready with 200; a hub that does not answer within 2 s is not ready. */
-async function ready(hub: HubProcess): Promise<boolean> {
+/** The hub's /api/ready answer: its status, or why it gave none within 2 s. */
+async function readiness(hub: HubProcess): Promise<{ ok: boolean; said: string }> {
   try {
     const response = await fetch(`${hub.httpUrl}/api/ready`, { signal: AbortSignal.timeout(2_000) });
-    await response.arrayBuffer();
-    return response.status === 200;
-  } catch {
-    return false;
+    return { ok: response.status === 200, said: `${response.status} ${await response.text()}` };
+  } catch (error) {
+    return { ok: false, said: String(error) };
   }
+}
+
+const ready = async (hub: HubProcess) => (await readiness(hub)).ok;
+
+/** What a hub said about Redis, and its readiness now: the evidence a failed wait is reported with. */
+async function redisStory(hub: HubProcess, since: number): Promise<string> {
+  const lines = hub.logs
+    .filter((l) => Date.parse(l.time) >= since && (l.role !== undefined || l.level >= 40))
+    .slice(-20)
+    .map((l) => `  ${l.time} ${l.role ?? '-'} ${l.msg}${l.err ? `: ${l.err}` : ''}`);
+  return [`ready: ${(await readiness(hub)).said}`, ...lines].join('\n');
 }
 
 describe('Sentinel failover (two hub processes)', () => {
@@ -104,7 +114,7 @@ describe('Sentinel failover (two hub processes)', () => {
       new Set(hub.logs.filter((l) => l.msg === 'Redis connection restored').map((l) => l.role)).size === 2;
     const readyAgainMs: (number | undefined)[] = [undefined, undefined];
     let promotedMs: number | undefined;
-    await eventually(async () => {
+    const reconnected = eventually(async () => {
       if (promotedMs === undefined && (await group.primaryPort()) !== oldPrimary) promotedMs = Date.now() - killedAt;
       for (const [i, hub] of hubs.entries()) {
         if (readyAgainMs[i] === undefined && restored(hub) && (await ready(hub)))
@@ -116,6 +126,10 @@ describe('Sentinel failover (two hub processes)', () => {
         `replica promoted (${promotedMs} ms) and both hubs ready again (${readyAgainMs.join(', ')} ms)`,
       );
     }, PROMOTION_WITHIN_MS + RECONNECT_BOUND_MS);
+    await reconnected.catch(async (error: Error) => {
+      const stories = await Promise.all(hubs.map((hub) => redisStory(hub, killedAt)));
+      assert.fail([error.message, ...stories.map((story, i) => `hub ${i}, since the kill:\n${story}`)].join('\n'));
+    });
     const newPrimary = await group.primaryPort();
     assert.equal(newPrimary, group.nodes[1]!.port, 'the sentinels promoted the replica');
     console.log(

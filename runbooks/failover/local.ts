@@ -114,6 +114,8 @@ export async function runLocalFailoverDrill(options: LocalFailoverOptions, comma
     await timeline.phase('settle', 'stop sending, wait for every acknowledged DM to arrive', () => load!.stop());
   } catch (error) {
     failures.push(`the drill stopped: ${(error as Error).message.split('\n')[0]}`);
+    // What was acknowledged before the stop is still counted once it had its time to arrive, so lost means lost.
+    await load?.stop().catch(() => undefined);
   } finally {
     load?.close();
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);

@@ -264,6 +264,8 @@ export async function runLocalRegionLossDrill(
     await timeline.phase('settle', 'stop sending, wait for every acknowledged DM to arrive', () => load!.stop());
   } catch (error) {
     failures.push(`the drill stopped: ${(error as Error).message.split('\n')[0]}`);
+    // What was acknowledged before the stop is still counted once it had its time to arrive, so lost means lost.
+    await load?.stop().catch(() => undefined);
     timeline.info(((error as Error).stack ?? String(error)).split('\n').slice(0, 12).join('\n'));
   } finally {
     probe?.close();

@@ -83,24 +83,15 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 /**
- * Subscribes to key revocations, trying again every second while Redis is unreachable (a hub starts
- * without it); until the subscription holds, the key cache's TTL bounds a revocation it misses.
+ * Evicts the keys other replicas revoke. The bus subscribes the channel once Redis answers, also when
+ * it does not at start; a revocation announced while the bus was down is lost, so the whole cache
+ * goes when it is back.
  */
-function watchRevocations(bus: Bus, accounts: Accounts): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const subscribe = () => {
-    bus
-      .subscribe(channels.revokedKeys, (message) => accounts.forgetKey((message as { keyId: string }).keyId))
-      .catch(() => {
-        if (!stopped) timer = setTimeout(subscribe, 1_000).unref();
-      });
-  };
-  subscribe();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+function watchRevocations(bus: Bus, accounts: Accounts): void {
+  bus
+    .subscribe(channels.revokedKeys, (message) => accounts.forgetKey((message as { keyId: string }).keyId))
+    .catch(() => undefined);
+  bus.onRestored(() => accounts.forgetAllKeys());
 }
 
 const loopbackFor = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
@@ -130,7 +121,7 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
       .publish(channels.revokedKeys, { keyId })
       .catch((error: unknown) => log.warn({ err: error, keyId }, 'could not tell the other replicas of a revoked key')),
   );
-  const stopWatchingRevocations = watchRevocations(bus, accounts);
+  watchRevocations(bus, accounts);
   const services: Services = {
     config,
     log,
@@ -211,7 +202,6 @@ export async function startHub(config: HubConfig, log: Logger): Promise<Hub> {
             }),
         ),
       );
-      stopWatchingRevocations();
       await presence.close();
       await bus.close();
       await db.close();

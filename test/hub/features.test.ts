@@ -159,13 +159,27 @@ for (const mode of MODES) {
         for (const agent of [...burst, watcher]) agent.close();
       });
 
-      it('says resync instead of listing a window of more than 50 changes', async () => {
+      // Which joins share a window depends on how fast the crowd connects; the unit tests pin the
+      // batching itself. Here: whatever the windows, the watcher learns of every join.
+      it('tells a watcher of a crowd joining, listing at most 50 changes per event and resync beyond', async () => {
         const watcher = await connectAgent(hub.wsUrl, tenant.key, 'watcher-of-crowd');
-        const resync = nextEvent(watcher, 'presence.changed', (e: any) => e.resync === true);
-        const crowd = await Promise.all(
-          Array.from({ length: 120 }, (_, i) => connectAgent(hub.wsUrl, tenant.key, `crowd-${i}`)),
-        );
-        assert.deepEqual(await resync, { joined: [], left: [], resync: true });
+        const events: { joined: { name: string }[]; left: unknown[]; resync: boolean }[] = [];
+        watcher.on('event', (name: string, payload: any) => {
+          if (name === 'presence.changed') events.push(payload);
+        });
+        const names = Array.from({ length: 120 }, (_, i) => `crowd-${i}`);
+        const crowd = await Promise.all(names.map((name) => connectAgent(hub.wsUrl, tenant.key, name)));
+        await eventually(() => {
+          const listed = new Set(events.flatMap((e) => e.joined.map((m) => m.name)));
+          assert.ok(
+            events.some((e) => e.resync) || names.every((name) => listed.has(name)),
+            'neither a resync nor every join listed',
+          );
+        });
+        for (const e of events) {
+          assert.ok(e.joined.length + e.left.length <= 50, 'an event lists more than 50 changes');
+          if (e.resync) assert.deepEqual([e.joined, e.left], [[], []]);
+        }
         for (const agent of [...crowd, watcher]) agent.close();
       });
     });

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import {
   freePort,
   startPostgres,
@@ -112,5 +113,36 @@ describe('Redis outages (server, one process)', () => {
     await eventually(() => assert.deepEqual(got.bodies.at(-1), 'after'), 5_000);
     assert.ok(!got.bodies.includes('during'), 'the refused DM was not delivered');
     assert.equal(hub.child.exitCode, null);
+  });
+
+  it('delivers a DM whose notice was published while the subscriber reconnected, to the open session', async () => {
+    const tenant = await new Admin(hub.adminUrl).provision('lost-notice');
+    let got!: ReturnType<typeof collectDms>;
+    const receiver = await connectAgent(hub.wsUrl, tenant.key, 'receiver', { onCreate: (c) => (got = collectDms(c)) });
+    const sender = await connectAgent(hub.wsUrl, tenant.key, 'sender');
+    let reconnects = 0;
+    receiver.on('connected', () => reconnects++);
+
+    // Only the subscriber connection drops: a DM is stored and its notice published while nobody
+    // listens (the first reconnect attempt waits 200 ms), so only reading the table can deliver it.
+    // Nobody subscribed after the receipt means nobody was when it was published.
+    const admin = new Redis({ port: redisPort });
+    const subscribers = async () =>
+      Number(((await admin.call('PUBSUB', 'NUMSUB', `rf:agent:${receiver.identity.agentId}`)) as unknown[])[1]);
+    let lost: string | undefined;
+    try {
+      for (let attempt = 0; attempt < 5 && lost === undefined; attempt++) {
+        await eventually(async () => assert.equal(await subscribers(), 1));
+        assert.equal(Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')), 1);
+        await sender.sendDm(receiver.identity.agentId, `while resubscribing ${attempt}`);
+        if ((await subscribers()) === 0) lost = `while resubscribing ${attempt}`;
+      }
+    } finally {
+      admin.disconnect();
+    }
+    assert.ok(lost !== undefined, 'a DM was sent while the subscriber was away');
+    await eventually(() => assert.deepEqual(got.bodies.at(-1), lost), 10_000);
+    assert.equal(reconnects, 0, 'the receiver kept its session');
+    assert.ok(hub.logs.some((l) => l.msg === 'Redis connection restored' && l.role === 'subscriber'));
   });
 });

@@ -111,7 +111,11 @@ describe('Sentinel failover (two hub processes)', () => {
     // A hub is back once both its connections said they were restored (each logs it once per outage)
     // and it answers ready; the outage may be too short for a poll to see it not ready in between.
     const restored = (hub: HubProcess) =>
-      new Set(hub.logs.filter((l) => l.msg === 'Redis connection restored').map((l) => l.role)).size === 2;
+      new Set(
+        hub.logs
+          .filter((l) => l.msg === 'Redis connection restored' && Date.parse(l.time) >= killedAt)
+          .map((l) => l.role),
+      ).size === 2;
     const readyAgainMs: (number | undefined)[] = [undefined, undefined];
     let promotedMs: number | undefined;
     const reconnected = eventually(async () => {

@@ -5,8 +5,13 @@ import { describe, it } from 'node:test';
 import { backoffDelay } from '../../src/hub/client/backoff.ts';
 import { ConfigError, describeUrl, loadConfig, type RateLimits } from '../../src/hub/config.ts';
 import { clientAddress } from '../../src/hub/net/client-address.ts';
-import type { RosterEntry } from '../../src/hub/presence/presence.ts';
 import type { HubError } from '../../src/hub/protocol/errors.ts';
+import { channels } from '../../src/hub/bus/bus.ts';
+import { createMemoryBus } from '../../src/hub/bus/memory-bus.ts';
+import { createLogger } from '../../src/hub/log.ts';
+import { Presence, type PresenceEvent, type RosterEntry } from '../../src/hub/presence/presence.ts';
+import { createMemoryPresenceStore } from '../../src/hub/presence/store.ts';
+import { PRESENCE_LISTED_MAX } from '../../src/hub/protocol/limits.ts';
 import { createMemoryBucketStore, RateLimiter } from '../../src/hub/rate-limit.ts';
 import { KeyCache } from '../../src/hub/services/key-cache.ts';
 import { pickAgent } from '../../src/hub/services/tasks.ts';
@@ -267,6 +272,16 @@ describe('API key cache', () => {
     assert.equal(cache.get(hash), undefined);
   });
 
+  it('forgets every key on clear, also what a lookup in flight would cache', () => {
+    const cache = new KeyCache(1_000, 10, () => 0);
+    const before = cache.generation;
+    cache.set(hash, scope, before);
+    cache.clear();
+    assert.equal(cache.get(hash), undefined);
+    cache.set(hash, scope, before);
+    assert.equal(cache.get(hash), undefined);
+  });
+
   it('holds at most its size, dropping the oldest', () => {
     const cache = new KeyCache(1_000, 2, () => 0);
     const hashes = [1, 2, 3].map((n) => Buffer.alloc(32, n));
@@ -275,5 +290,57 @@ describe('API key cache', () => {
       hashes.map((h) => cache.get(h) !== undefined),
       [false, true, true],
     );
+  });
+});
+
+describe('presence batching', () => {
+  const fleetId = 'flt_batch';
+  const setup = async (batchMs: number) => {
+    const log = createLogger('silent');
+    const bus = createMemoryBus(log);
+    const events: PresenceEvent[] = [];
+    await bus.subscribe(channels.fleet(fleetId), (message) => events.push(message as PresenceEvent));
+    const presence = new Presence(createMemoryPresenceStore(), bus, 60_000, log, batchMs);
+    const join = (i: number) =>
+      presence.join(fleetId, {
+        agentId: `agt_${i}`,
+        name: `agent-${i}`,
+        capabilities: [],
+        tags: [],
+        status: 'online',
+        load: 0,
+        replicaId: 'replica-1',
+        connectionId: `c${i}`,
+        joinedAt: new Date().toISOString(),
+      });
+    return { events, presence, join };
+  };
+  const until = async (done: () => boolean) => {
+    for (let waited = 0; !done(); waited += 10) {
+      assert.ok(waited < 5_000, 'no presence event within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  it('lists the changes of one window in one event', async () => {
+    const { events, join } = await setup(20);
+    await Promise.all([1, 2, 3].map(join));
+    await until(() => events.length > 0);
+    assert.deepEqual(
+      events.map((e) => [e.joined.map((m) => m.name).sort(), e.left, e.resync]),
+      [[['agent-1', 'agent-2', 'agent-3'], [], false]],
+    );
+  });
+
+  it(`says resync instead of listing a window of more than ${PRESENCE_LISTED_MAX} changes, and lengthens the next window`, async () => {
+    const { events, join } = await setup(20);
+    await Promise.all(Array.from({ length: PRESENCE_LISTED_MAX + 1 }, (_, i) => join(i)));
+    await until(() => events.length > 0);
+    assert.deepEqual(events, [{ kind: 'presence', joined: [], left: [], resync: true }]);
+    const started = Date.now();
+    await join(1_000);
+    await until(() => events.length > 1);
+    assert.ok(Date.now() - started >= 40, 'the window after a large batch is longer than the configured one');
+    assert.deepEqual(events[1]?.joined, [{ agentId: 'agt_1000', name: 'agent-1000' }]);
   });
 });

@@ -7,8 +7,17 @@ export type BusHandler = (message: unknown) => void;
 export interface Bus {
   readonly kind: 'redis' | 'memory';
   publish(channel: string, message: unknown): Promise<void>;
+  /**
+   * Registers a handler and resolves once the channel is subscribed. A handler stays registered until
+   * it is unsubscribed, also when the subscription failed: the bus subscribes it once it can again.
+   */
   subscribe(channel: string, handler: BusHandler): Promise<void>;
   unsubscribe(channel: string, handler: BusHandler): Promise<void>;
+  /**
+   * Calls `listener` whenever the bus is back after an outage with every channel subscribed again.
+   * What was published meanwhile is lost, so holders read again what they rely on.
+   */
+  onRestored(listener: () => void): void;
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -44,6 +53,14 @@ export class Subscriptions {
     if (set.size > 0) return false;
     this.handlers.delete(channel);
     return true;
+  }
+
+  has(channel: string): boolean {
+    return this.handlers.has(channel);
+  }
+
+  channels(): string[] {
+    return [...this.handlers.keys()];
   }
 
   dispatch(channel: string, message: unknown, onError: (error: unknown) => void): void {

@@ -18,6 +18,8 @@ export function createMemoryBus(log: Logger): Bus {
     async unsubscribe(channel, handler) {
       subscriptions.remove(channel, handler);
     },
+    // An in-process bus has no outages to recover from.
+    onRestored() {},
     async ping() {},
     async close() {},
   };

@@ -3,6 +3,7 @@ import { withTimeout } from '../db/database.ts';
 import type { RedisTarget } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { Subscriptions, type Bus } from './bus.ts';
+import { RedisChannels } from './redis-channels.ts';
 import { connectInBackground, connectRedis, notConnected, requirePrimary } from './redis.ts';
 
 /**
@@ -12,9 +13,10 @@ import { connectInBackground, connectRedis, notConnected, requirePrimary } from 
 export function createRedisBus(target: RedisTarget, log: Logger): Bus & { readonly commands: Redis } {
   const commands = connectRedis(target, 'commands', log);
   const subscriber = connectRedis(target, 'subscriber', log);
+  const subscriptions = new Subscriptions();
+  const subscribed = new RedisChannels(subscriber, subscriptions, log);
   connectInBackground(commands);
   connectInBackground(subscriber);
-  const subscriptions = new Subscriptions();
   subscriber.on('message', (channel: string, raw: string) => {
     let message: unknown;
     try {
@@ -32,18 +34,14 @@ export function createRedisBus(target: RedisTarget, log: Logger): Bus & { readon
       await commands.publish(channel, JSON.stringify(message));
     },
     async subscribe(channel, handler) {
-      if (!subscriptions.add(channel, handler)) return;
-      try {
-        await subscriber.subscribe(channel);
-      } catch (error) {
-        // ioredis resubscribes after a reconnect only to channels Redis confirmed: forget this one, so
-        // the next session's subscribe tries again instead of believing it is done.
-        subscriptions.remove(channel, handler);
-        throw error;
-      }
+      subscriptions.add(channel, handler);
+      await subscribed.ensure(channel);
     },
     async unsubscribe(channel, handler) {
-      if (subscriptions.remove(channel, handler)) await subscriber.unsubscribe(channel);
+      if (subscriptions.remove(channel, handler)) await subscribed.release(channel);
+    },
+    onRestored(listener) {
+      subscribed.onRestored(listener);
     },
     async ping(timeoutMs) {
       const down = notConnected(commands, 'commands') ?? notConnected(subscriber, 'subscriber');
@@ -53,6 +51,7 @@ export function createRedisBus(target: RedisTarget, log: Logger): Bus & { readon
       await withTimeout(Promise.all([primary, subscriber.ping()]), timeoutMs, 'Redis');
     },
     async close() {
+      subscribed.stop();
       await Promise.allSettled([commands.quit(), subscriber.quit()]);
     },
   };

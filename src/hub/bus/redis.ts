@@ -24,6 +24,8 @@ export function connectRedis(target: RedisTarget, role: string, log: Logger): Re
     // Commands issued in one turn of the event loop go out in one write: under load a hub issues
     // thousands a second (rate limits, publishes, presence), and each write is a system call.
     enableAutoPipelining: role !== 'subscriber',
+    // The bus subscribes again after a reconnect itself, to every channel that has a handler.
+    autoResubscribe: false,
     ...(target.password === undefined ? {} : { password: target.password }),
   };
   const redis =
@@ -39,13 +41,21 @@ export function connectRedis(target: RedisTarget, role: string, log: Logger): Re
           retryStrategy: backoff(1_000),
           sentinelRetryStrategy: backoff(1_000),
         });
+  // Logged by state rather than by error: a server that dies closes its sockets cleanly, and a
+  // reconnect through Sentinel may find the new primary at the first attempt, with no error at all.
   let lastError = '';
+  let lost = false;
   redis.on('error', (error: Error) => {
     if (error.message !== lastError) log.warn({ role, err: error.message }, 'Redis connection error');
     lastError = error.message;
   });
+  redis.on('reconnecting', () => {
+    if (!lost) log.warn({ role }, 'Redis connection lost: reconnecting');
+    lost = true;
+  });
   redis.on('ready', () => {
-    if (lastError !== '') log.info({ role }, 'Redis connection restored');
+    if (lost || lastError !== '') log.info({ role }, 'Redis connection restored');
+    lost = false;
     lastError = '';
   });
   return redis;

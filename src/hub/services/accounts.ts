@@ -131,6 +131,11 @@ export class Accounts {
     this.keys.forgetKey(keyId);
   }
 
+  /** Drops every cached key: revocations announced while the bus was down never arrived. */
+  forgetAllKeys(): void {
+    this.keys.clear();
+  }
+
   /** The tenant and fleet an API key grants, or `unauthorized` with the same message for every failure. */
   async authenticate(apiKey: string): Promise<KeyScope> {
     const denied = new HubError('unauthorized', 'the API key is unknown, malformed or revoked');

@@ -42,6 +42,12 @@ export class KeyCache {
     this.entries.set(id, { scope, expiresAt: this.clock() + this.ttlMs });
   }
 
+  /** Drops every key, for when revocations may have been missed. */
+  clear(): void {
+    this.revocations++;
+    this.entries.clear();
+  }
+
   forgetKey(keyId: string): void {
     this.revocations++;
     for (const [id, entry] of this.entries) if (entry.scope.keyId === keyId) this.entries.delete(id);

@@ -46,6 +46,10 @@ export class AgentGateway {
       services.metrics.outboundBytes.set(bytes),
     );
     server.on('upgrade', (request, socket, head) => this.upgrade(request, socket, head));
+    // Notices published while the bus was down are lost: each session reads its DMs from the table.
+    services.bus.onRestored(() => {
+      for (const session of this.sessions) session.catchUp();
+    });
     this.pinger = setInterval(() => this.pingAll(), services.config.wsPingIntervalMs);
     // Presence entries expire unless refreshed; a third of the TTL leaves room for two missed refreshes.
     this.refresher = setInterval(() => void this.refreshPresence(), Math.floor(services.config.presenceTtlMs / 3));

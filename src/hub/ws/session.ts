@@ -396,6 +396,11 @@ export class Session implements LiveSession {
     return true;
   }
 
+  /** Sends whatever DMs are stored past the last one sent, e.g. after notices were lost. */
+  catchUp(): void {
+    void this.delivery?.pump();
+  }
+
   private async onClose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -15,15 +15,10 @@ import {
   type LocalService,
 } from '../../scripts/lib/local-services.ts';
 import { ADMIN_TOKEN, Admin, closeAllClients, collectDms, connectAgent, eventually } from './helpers/hub-harness.ts';
-import { startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
+import { explainedByRedis, readiness, startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
 
 /** Ready within this long of Redis answering: the reconnect delay is capped at 5 s. */
 const RECOVERY_BOUND_MS = 8_000;
-
-async function readiness(hub: HubProcess): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${hub.httpUrl}/api/ready`);
-  return { status: response.status, body: await response.json() };
-}
 
 describe('Redis outages (server, one process)', () => {
   let postgres: LocalPostgres;
@@ -40,6 +35,14 @@ describe('Redis outages (server, one process)', () => {
       HUB_SHUTDOWN_GRACE_MS: '5000',
     });
   });
+
+  /** Ready again within the bound of Redis answering; a failure says what the hub logged since `since`. */
+  const readyAgain = (since: number) =>
+    explainedByRedis(
+      eventually(async () => assert.equal((await readiness(hub)).status, 200), RECOVERY_BOUND_MS),
+      [hub],
+      since,
+    );
 
   after(async () => {
     closeAllClients();
@@ -64,7 +67,7 @@ describe('Redis outages (server, one process)', () => {
   it('turns ready by itself once Redis answers, and serves agents', async () => {
     const startedAt = Date.now();
     redis = await startRedis({ port: redisPort });
-    await eventually(async () => assert.equal((await readiness(hub)).status, 200), RECOVERY_BOUND_MS);
+    await readyAgain(startedAt);
     console.log(`ready ${Date.now() - startedAt} ms after Redis started`);
     assert.deepEqual((await readiness(hub)).body.checks, { database: 'ok', bus: 'ok', primary: 'ok', draining: 'ok' });
 
@@ -86,12 +89,14 @@ describe('Redis outages (server, one process)', () => {
     await sender.sendDm(receiver.identity.agentId, 'before');
     await eventually(() => assert.deepEqual(got.bodies, ['before']));
 
+    const stoppedAt = Date.now();
     await redis!.stop();
-    await eventually(async () => {
+    const notReady = eventually(async () => {
       const ready = await readiness(hub);
       assert.equal(ready.status, 503);
       assert.match(ready.body.checks.bus, /^Redis (commands|subscriber) connection is/);
     }, 5_000);
+    await explainedByRedis(notReady, [hub], stoppedAt);
     // A request that needs Redis (its rate limit) is answered with an error, not left hanging, and
     // the process stays up. (request, not sendDm: sendDm would retry it until Redis is back.)
     const startedAt = Date.now();
@@ -105,7 +110,7 @@ describe('Redis outages (server, one process)', () => {
 
     const restartedAt = Date.now();
     redis = await startRedis({ port: redisPort });
-    await eventually(async () => assert.equal((await readiness(hub)).status, 200), RECOVERY_BOUND_MS);
+    await readyAgain(restartedAt);
     console.log(`ready ${Date.now() - restartedAt} ms after Redis came back`);
     // The subscriber resubscribed on the new server: a DM reaches the receiver's open session.
     await eventually(() => assert.ok(sender.connected && receiver.connected, 'both agents reconnected'), 10_000);
@@ -116,6 +121,7 @@ describe('Redis outages (server, one process)', () => {
   });
 
   it('delivers a DM whose notice was published while the subscriber reconnected, to the open session', async () => {
+    const testStartedAt = Date.now();
     const tenant = await new Admin(hub.adminUrl).provision('lost-notice');
     let got!: ReturnType<typeof collectDms>;
     const receiver = await connectAgent(hub.wsUrl, tenant.key, 'receiver', { onCreate: (c) => (got = collectDms(c)) });
@@ -141,7 +147,11 @@ describe('Redis outages (server, one process)', () => {
       admin.disconnect();
     }
     assert.ok(lost !== undefined, 'a DM was sent while the subscriber was away');
-    await eventually(() => assert.deepEqual(got.bodies.at(-1), lost), 10_000);
+    await explainedByRedis(
+      eventually(() => assert.deepEqual(got.bodies.at(-1), lost), 10_000),
+      [hub],
+      testStartedAt,
+    );
     assert.equal(reconnects, 0, 'the receiver kept its session');
     assert.ok(hub.logs.some((l) => l.msg === 'Redis connection restored' && l.role === 'subscriber'));
   });

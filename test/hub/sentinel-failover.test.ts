@@ -18,7 +18,7 @@ import {
 import { limitsLifted } from '../../src/hub/config.ts';
 import type { HubClient } from '../../src/hub/client/client.ts';
 import { Admin, closeAllClients, collectDms, connectAgent, eventually } from './helpers/hub-harness.ts';
-import { startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
+import { explainedByRedis, readiness, startHubProcess, TSX_HUB, type HubProcess } from './helpers/hub-process.ts';
 import { sentinelHubEnv } from './helpers/sentinel-hub.ts';
 
 /*
@@ -33,26 +33,7 @@ const RECONNECT_BOUND_MS = 5_000;
 const PAIRS = 4;
 const SEND_INTERVAL_MS = 50;
 
-/** The hub's /api/ready answer: its status, or why it gave none within 2 s. */
-async function readiness(hub: HubProcess): Promise<{ ok: boolean; said: string }> {
-  try {
-    const response = await fetch(`${hub.httpUrl}/api/ready`, { signal: AbortSignal.timeout(2_000) });
-    return { ok: response.status === 200, said: `${response.status} ${await response.text()}` };
-  } catch (error) {
-    return { ok: false, said: String(error) };
-  }
-}
-
 const ready = async (hub: HubProcess) => (await readiness(hub)).ok;
-
-/** What a hub said about Redis, and its readiness now: the evidence a failed wait is reported with. */
-async function redisStory(hub: HubProcess, since: number): Promise<string> {
-  const lines = hub.logs
-    .filter((l) => Date.parse(l.time) >= since && (l.role !== undefined || l.level >= 40))
-    .slice(-20)
-    .map((l) => `  ${l.time} ${l.role ?? '-'} ${l.msg}${l.err ? `: ${l.err}` : ''}`);
-  return [`ready: ${(await readiness(hub)).said}`, ...lines].join('\n');
-}
 
 describe('Sentinel failover (two hub processes)', () => {
   let postgres: LocalPostgres;
@@ -130,10 +111,7 @@ describe('Sentinel failover (two hub processes)', () => {
         `replica promoted (${promotedMs} ms) and both hubs ready again (${readyAgainMs.join(', ')} ms)`,
       );
     }, PROMOTION_WITHIN_MS + RECONNECT_BOUND_MS);
-    await reconnected.catch(async (error: Error) => {
-      const stories = await Promise.all(hubs.map((hub) => redisStory(hub, killedAt)));
-      assert.fail([error.message, ...stories.map((story, i) => `hub ${i}, since the kill:\n${story}`)].join('\n'));
-    });
+    await explainedByRedis(reconnected, hubs, killedAt);
     const newPrimary = await group.primaryPort();
     assert.equal(newPrimary, group.nodes[1]!.port, 'the sentinels promoted the replica');
     console.log(

@@ -78,3 +78,40 @@ export async function startHubProcess(
 }
 
 export const TSX_HUB = [process.execPath, '--import', 'tsx', 'src/hub/main.ts'];
+
+/** The hub's /api/ready answer: its status and body, or why it gave none within 2 s. */
+export async function readiness(hub: HubProcess): Promise<{ ok: boolean; status?: number; body?: any; said: string }> {
+  try {
+    const response = await fetch(`${hub.httpUrl}/api/ready`, { signal: AbortSignal.timeout(2_000) });
+    const text = await response.text();
+    return {
+      ok: response.status === 200,
+      status: response.status,
+      body: JSON.parse(text),
+      said: `${response.status} ${text}`,
+    };
+  } catch (error) {
+    return { ok: false, said: String(error) };
+  }
+}
+
+/** What a hub said about Redis since a moment, and its readiness now: the evidence a failed wait is reported with. */
+export async function redisStory(hub: HubProcess, since: number): Promise<string> {
+  const lines = hub.logs
+    .filter((l) => Date.parse(l.time) >= since && (l.role !== undefined || l.level >= 40))
+    .slice(-20)
+    .map((l) => `  ${l.time} ${l.role ?? '-'} ${l.msg}${l.err ? `: ${l.err}` : ''}`);
+  return [`ready: ${(await readiness(hub)).said}`, ...lines].join('\n');
+}
+
+/** Waits for a check on hubs; a failure also says what each hub logged about Redis since `since`. */
+export async function explainedByRedis(wait: Promise<void>, hubs: readonly HubProcess[], since: number): Promise<void> {
+  await wait.catch(async (error: Error) => {
+    const stories = await Promise.all(hubs.map((hub) => redisStory(hub, since)));
+    throw new Error(
+      [error.message, ...stories.map((story, i) => `hub ${i}, since ${new Date(since).toISOString()}:\n${story}`)].join(
+        '\n',
+      ),
+    );
+  });
+}

@@ -85,4 +85,20 @@ describe('Redis bus subscriptions', () => {
     await subscribing;
     await eventually(async () => assert.deepEqual(await admin.call('PUBSUB', 'CHANNELS', 'rf:fleet:*'), [kept]));
   });
+  it('connects again when its client gives up by itself, and stays closed once the bus closes it', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const bus = createRedisBus({ kind: 'direct', url: `redis://127.0.0.1:${redis.port}` }, log);
+    cleanups.push(() => bus.close());
+    await eventually(() => bus.ping(1_000));
+    // ioredis ends a Sentinel connection for good when a failover notice reaches it while it looks
+    // for the primary; a disconnect without reconnect leaves the client in the same state.
+    bus.commands.disconnect(false);
+    await eventually(() => assert.equal(bus.commands.status, 'end'));
+    await eventually(() => bus.ping(1_000));
+
+    await bus.close();
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(bus.commands.status, 'end', 'a connection the bus closed stays closed');
+  });
 });

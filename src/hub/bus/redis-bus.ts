@@ -4,7 +4,7 @@ import type { RedisTarget } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { Subscriptions, type Bus } from './bus.ts';
 import { RedisChannels } from './redis-channels.ts';
-import { connectInBackground, connectRedis, notConnected, requirePrimary } from './redis.ts';
+import { closeRedis, connectInBackground, connectRedis, notConnected, requirePrimary } from './redis.ts';
 
 /**
  * Redis pub/sub; one connection publishes, one subscribes (a subscribed connection can do nothing else).
@@ -52,7 +52,7 @@ export function createRedisBus(target: RedisTarget, log: Logger): Bus & { readon
     },
     async close() {
       subscribed.stop();
-      await Promise.allSettled([commands.quit(), subscriber.quit()]);
+      await Promise.allSettled([closeRedis(commands), closeRedis(subscriber)]);
     },
   };
 }

@@ -5,6 +5,9 @@ import type { Logger } from '../log.ts';
 /** Redis reconnect delay after a failed attempt: doubling from 200 ms up to the cap. */
 const backoff = (capMs: number) => (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 6), capMs);
 
+/** Connections the hub closes itself: any other end is ioredis giving up, and is undone. */
+const closing = new WeakSet<Redis>();
+
 /*
  * Commands fail fast while Redis is unreachable instead of queueing without bound; the caller gets an
  * error it can answer with, and ioredis keeps reconnecting in the background, also when Redis was
@@ -53,12 +56,31 @@ export function connectRedis(target: RedisTarget, role: string, log: Logger): Re
     if (!lost) log.warn({ role }, 'Redis connection lost: reconnecting');
     lost = true;
   });
+  // ioredis gives a Sentinel connection up for good (status end, "Connection is closed.") when a
+  // +switch-master notice reaches the failover detector of its previous connection while it is still
+  // looking for the primary, which a failover makes likely. An end the hub did not ask for
+  // (closeRedis) is followed by a new connect, so the hub never stays off Redis.
+  let ends = 0;
+  redis.on('end', () => {
+    if (closing.has(redis)) return;
+    if (ends === 0) log.warn({ role }, 'Redis client gave up: connecting again');
+    setTimeout(() => {
+      if (!closing.has(redis) && redis.status === 'end') connectInBackground(redis);
+    }, backoff(1_000)(ends++)).unref();
+  });
   redis.on('ready', () => {
     if (lost || lastError !== '') log.info({ role }, 'Redis connection restored');
     lost = false;
     lastError = '';
+    ends = 0;
   });
   return redis;
+}
+
+/** Closes a connection for good, without the reconnect an unexpected end gets. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  closing.add(redis);
+  await redis.quit();
 }
 
 /**
